@@ -1,0 +1,55 @@
+"""The one place where drwlab reads environment variables.
+
+Library code receives its configuration as arguments; only ``open_store``,
+the Sandbox's defaults and the CLI ask this module what the environment says.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+DEFAULT_WORKDIR = "drwlab-work"
+DEFAULT_DB_FILE = "drwlab.db"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the environment asks for; every field has a safe default."""
+
+    store_url: str | None = None
+    couchdb_user: str | None = None
+    couchdb_password: str | None = None
+    workdir: Path = Path(DEFAULT_WORKDIR)
+    time_scale: float | None = None
+    autopilot: bool = False
+
+    @property
+    def default_store_url(self) -> str:
+        """``DRWLAB_STORE`` if set, else an SQLite file in the work dir."""
+        return self.store_url or f"sqlite:///{(self.workdir / DEFAULT_DB_FILE).resolve()}"
+
+
+def _float_or_none(text: str | None) -> float | None:
+    if text is None or text.strip() == "":
+        return None
+    value = float(text)
+    if value < 0:
+        raise ValueError(f"DRWLAB_TIME_SCALE must be >= 0, not {text!r}")
+    return value
+
+
+def from_environment(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read ``DRWLAB_*`` variables: STORE, COUCHDB_USER, COUCHDB_PASSWORD, WORKDIR,
+    TIME_SCALE (the fast mode used by CI) and AUTOPILOT (answer QA2 in notebooks)."""
+    env = os.environ if environ is None else environ
+    return Settings(
+        store_url=env.get("DRWLAB_STORE") or None,
+        couchdb_user=env.get("DRWLAB_COUCHDB_USER") or None,
+        couchdb_password=env.get("DRWLAB_COUCHDB_PASSWORD") or None,
+        workdir=Path(env.get("DRWLAB_WORKDIR") or DEFAULT_WORKDIR),
+        time_scale=_float_or_none(env.get("DRWLAB_TIME_SCALE")),
+        autopilot=env.get("DRWLAB_AUTOPILOT", "").lower() in ("1", "true", "yes"),
+    )

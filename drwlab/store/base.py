@@ -1,0 +1,185 @@
+"""The Store contract: named databases of JSON documents, with revisions and a change feed.
+
+Every backend (``sqlite.py``, ``couchdb.py``) implements exactly this, and the
+same contract test suite (``tests/store/``) runs against each. The bus and the
+actors are written against this class only, never against a backend.
+
+Documents are plain ``dict``s of JSON values with CouchDB's bookkeeping
+fields: ``_id`` (string) and ``_rev`` (opaque string, ``"N-hash"``). A write
+must carry the current ``_rev`` of the document (none for a new one); anything
+else raises :class:`~drwlab.errors.Conflict`. That is what makes "claim by
+revision" on the message bus safe: of two writers holding the same revision,
+exactly one wins.
+
+Sequences (``Seq``) are opaque: an ``int`` for SQLite, a string for CouchDB.
+Only pass back what a backend gave you.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Mapping, Sequence, Union
+
+Doc = dict[str, Any]
+Seq = Union[int, str]
+SortSpec = Sequence[Union[str, Mapping[str, str]]]
+"""Mango sort: ``["creationTimestamp"]`` or ``[{"creationTimestamp": "desc"}]``."""
+
+DATABASES: tuple[str, ...] = (
+    "msgq",
+    "status-entities",
+    "pipeline-reports",
+    "ngas",
+    "products-metadata",
+    "delivery-status",
+)
+"""The databases of the original system, created by ``ensure_databases``."""
+
+
+@dataclass(frozen=True)
+class Change:
+    """One entry of a change feed: a document id written (or deleted) at ``seq``."""
+
+    id: str
+    rev: str
+    seq: Seq
+    deleted: bool = False
+
+
+@dataclass(frozen=True)
+class ChangesPage:
+    """Changes after some ``since``, oldest first, and the seq to pass next time."""
+
+    changes: list[Change]
+    last_seq: Seq
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    """Outcome of one document in ``bulk_put``: a new ``rev`` or an ``error``."""
+
+    id: str
+    rev: str | None = None
+    error: str | None = None
+
+
+class Store(ABC):
+    """Named databases of JSON documents; see the module docstring for the rules.
+
+    Implementations are safe to share between threads. Methods raise
+    ``StoreUnavailable`` when the database cannot be reached, ``NotFound`` for
+    a missing database or document, ``Conflict`` for a stale revision and
+    ``InvalidQuery`` for a selector outside the supported Mango subset.
+    """
+
+    #: The store's URL with any password replaced by ``***``: safe to log and show.
+    url: str
+
+    # -- databases ---------------------------------------------------------
+    @abstractmethod
+    def create_db(self, db: str) -> None:
+        """Create database ``db`` if it does not exist (idempotent)."""
+
+    @abstractmethod
+    def drop_db(self, db: str) -> None:
+        """Delete database ``db`` and all its documents if it exists (idempotent)."""
+
+    @abstractmethod
+    def db_names(self) -> list[str]:
+        """Names of the existing databases, sorted."""
+
+    # -- documents ---------------------------------------------------------
+    @abstractmethod
+    def get(self, db: str, doc_id: str) -> Doc:
+        """The current document ``doc_id``; NotFound if absent or deleted."""
+
+    @abstractmethod
+    def put(self, db: str, doc: Mapping[str, Any]) -> Doc:
+        """Write ``doc`` and return a copy with its ``_id`` and new ``_rev``.
+
+        Without ``_id`` a fresh unique id is chosen. A new document must not
+        carry ``_rev``; an existing one must carry its current ``_rev``.
+        Otherwise Conflict. The caller's mapping is not modified.
+        """
+
+    @abstractmethod
+    def delete(self, db: str, doc_id: str, rev: str) -> None:
+        """Delete ``doc_id`` at revision ``rev``: Conflict if stale, NotFound if absent."""
+
+    @abstractmethod
+    def bulk_put(self, db: str, docs: Sequence[Mapping[str, Any]]) -> list[BulkResult]:
+        """Write many documents; each succeeds or fails (conflict) on its own."""
+
+    @abstractmethod
+    def all_docs(self, db: str) -> list[Doc]:
+        """Every live document of ``db``, ordered by ``_id``."""
+
+    @abstractmethod
+    def find(
+        self,
+        db: str,
+        selector: Mapping[str, Any],
+        *,
+        sort: SortSpec | None = None,
+        limit: int | None = None,
+        skip: int = 0,
+        fields: Sequence[str] | None = None,
+    ) -> list[Doc]:
+        """Documents matching a Mango ``selector`` (``limit=None``: all of them).
+
+        Supported operators: ``$eq $ne $gt $gte $lt $lte $in $regex $exists
+        $and $or``; a bare value means ``$eq``; dotted field names reach into
+        nested objects. ``sort`` is a Mango sort list (ascending by default);
+        ``fields`` keeps only the named top-level fields (``_id``/``_rev``
+        only if named).
+        """
+
+    def count(self, db: str, selector: Mapping[str, Any]) -> int:
+        """How many documents match ``selector``."""
+        return len(self.find(db, selector, fields=["_id"]))
+
+    @abstractmethod
+    def ensure_index(self, db: str, fields: Sequence[str]) -> None:
+        """Make queries on ``fields`` (equality first, then range/sort) fast; idempotent."""
+
+    # -- change feed -------------------------------------------------------
+    @abstractmethod
+    def current_seq(self, db: str) -> Seq:
+        """The seq of the latest change of ``db`` (pass it to changes/wait later)."""
+
+    @abstractmethod
+    def changes(self, db: str, since: Seq | None = None, limit: int | None = None) -> ChangesPage:
+        """Changes of ``db`` after ``since`` (None: from the beginning), oldest first."""
+
+    @abstractmethod
+    def wait_for_change(self, db: str, since: Seq, timeout: float) -> bool:
+        """Block until ``db`` changes after ``since`` or ``timeout`` seconds pass.
+
+        Returns True if there is a change after ``since`` (possibly at once),
+        False on timeout. Never sleeps longer than ``timeout`` (plus a little).
+        """
+
+    # -- lifetime ----------------------------------------------------------
+    def ensure_databases(self, names: Sequence[str] = DATABASES) -> None:
+        """Create the original system's databases (idempotent)."""
+        for name in names:
+            self.create_db(name)
+
+    def close(self) -> None:
+        """Release connections; the store must not be used afterwards."""
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.url!r})"
