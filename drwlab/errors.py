@@ -55,6 +55,10 @@ class UnsafePath(DrwlabError):
     """A path (archive entry, message name, URL) would escape its directory."""
 
 
+class CacheError(DrwlabError):
+    """A cache file operation failed: a missing, unreadable or unwritable file or directory."""
+
+
 class PipelineFailed(DrwlabError):
     """The (mock) pipeline ended without a complete products tree."""
 
