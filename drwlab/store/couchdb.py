@@ -1,0 +1,287 @@
+"""CouchDB backend: the Store contract over the HTTP API of CouchDB or pouchdb-server.
+
+Written to the common subset of Apache CouchDB 3 and pouchdb-server 4.2
+(the HTTP plumbing, credentials and error mapping are in ``couchdb_http.py``).
+Where the two differ, or a server answers what the contract does not allow:
+
+- ``find``: the server is sent only the selector's top-level scalar
+  equalities and returns every document meeting them (CouchDB, which stops
+  at 25, page by page with bookmarks); :mod:`drwlab.store.mango`, the SQLite
+  backend's matcher too, then filters, sorts, skips, limits and projects.
+  That keeps one semantics for both backends, steers clear of
+  pouchdb-server's ``_find`` bugs (a wrong ``limit``/``skip`` with ``$gt`` on
+  an index; a crash on nested-object selectors over documents lacking the
+  object), and needs no server index for a sort.
+- ``wait_for_change``: pouchdb-server ignores the long-poll ``timeout``, so the
+  wait is bounded by the HTTP read timeout, and running out of it means
+  "no change"; pouchdb-server is asked for no heartbeat, which could restart
+  that timeout (CouchDB sends none unless asked, and then ignores ``timeout``).
+- ``delete`` with a made-up revision: pouchdb-server answers 404, CouchDB 409.
+- Design documents (the indexes of ``ensure_index``) never show in results.
+- Documents, ids and database names are checked as the SQLite backend checks
+  them (ValueError) before any request.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from drwlab.errors import Conflict, InvalidQuery
+from drwlab.store.base import BulkResult, Change, ChangesPage, Doc, Seq, SortSpec, Store
+from drwlab.store.couchdb_http import CouchConnection, path
+from drwlab.store.mango import (
+    Node,
+    equalities,
+    parse_fields,
+    parse_selector,
+    parse_sort,
+    project,
+    sort_docs,
+)
+
+FIND_PAGE = 1000
+"""Documents per ``_find`` request when the server pages by bookmark (CouchDB)."""
+WAIT_MARGIN = 0.25
+"""Seconds a long-poll may overrun its timeout before the read timeout cuts it."""
+_DB_NAME = re.compile(r"[a-z][a-z0-9_$()+/-]*")
+_SPECIAL_MEMBERS = ("_id", "_rev", "_deleted")
+_PLAIN_FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+
+
+class CouchDBStore(Store):
+    """The Store contract on a CouchDB-compatible server.
+
+    Parameters: ``url`` ``http(s)://[user:password@]host:port[/prefix]``;
+    ``user``/``password`` used when the URL carries none; ``timeout`` seconds
+    for one HTTP request (a long-poll gets its own). Raises ``ValueError`` for
+    a URL that is not http(s); connects only when first used.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        user: str | None = None,
+        password: str | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        self._http = CouchConnection(url, user=user, password=password, timeout=timeout)
+        self.url = self._http.url
+
+    # -- databases -------------------------------------------------------------
+    def create_db(self, db: str) -> None:
+        if not isinstance(db, str) or not _DB_NAME.fullmatch(db):
+            raise ValueError(f"invalid database name {db!r} (CouchDB: ^[a-z][a-z0-9_$()+/-]*$)")
+        operation = f"create database {db!r}"
+        response = self._http.call(operation, "PUT", path(db))
+        if response.status_code != 412:  # 412: it exists already
+            self._http.check(operation, response)
+
+    def drop_db(self, db: str) -> None:
+        operation = f"drop database {db!r}"
+        response = self._http.call(operation, "DELETE", path(db))
+        if response.status_code != 404:
+            self._http.check(operation, response)
+
+    def db_names(self) -> list[str]:
+        names = self._http.json("list databases", "GET", "/_all_dbs")
+        return sorted(name for name in names if not name.startswith("_"))
+
+    # -- documents -------------------------------------------------------------
+    def get(self, db: str, doc_id: str) -> Doc:
+        doc: Doc = self._http.json(f"get {db}/{doc_id}", "GET", path(db, doc_id))
+        return doc
+
+    def put(self, db: str, doc: Mapping[str, Any]) -> Doc:
+        written = _prepared(doc)
+        doc_id = written["_id"]
+        answer = self._http.json(f"put {db}/{doc_id}", "PUT", path(db, doc_id), body=written)
+        written.pop("_deleted", None)
+        written["_rev"] = answer["rev"]
+        return written
+
+    def delete(self, db: str, doc_id: str, rev: str) -> None:
+        operation = f"delete {db}/{doc_id}"
+        response = self._http.call(operation, "DELETE", path(db, doc_id), params={"rev": rev})
+        if response.status_code == 404:
+            # pouchdb-server answers 404 for a revision it never saw; CouchDB 409.
+            exists = self._http.call(operation, "HEAD", path(db, doc_id)).status_code == 200
+            if exists:
+                raise Conflict(f"{operation}: stale revision {rev}")
+        self._http.check(operation, response)
+
+    def bulk_put(self, db: str, docs: Sequence[Mapping[str, Any]]) -> list[BulkResult]:
+        written = [_prepared(doc) for doc in docs]
+        answers = self._http.json(
+            f"bulk write to {db}", "POST", path(db, "_bulk_docs"), body={"docs": written}
+        )
+        return [
+            BulkResult(id=doc["_id"], rev=answer.get("rev"), error=answer.get("error"))
+            for doc, answer in zip(written, answers, strict=True)
+        ]
+
+    def all_docs(self, db: str) -> list[Doc]:
+        answer = self._http.json(
+            f"list documents of {db}",
+            "GET",
+            path(db, "_all_docs"),
+            params={"include_docs": "true"},
+        )
+        docs = [row["doc"] for row in answer["rows"] if not _is_design(row["id"])]
+        return sorted(docs, key=_by_id)
+
+    # -- queries ---------------------------------------------------------------
+    def find(
+        self,
+        db: str,
+        selector: Mapping[str, Any],
+        *,
+        sort: SortSpec | None = None,
+        limit: int | None = None,
+        skip: int = 0,
+        fields: Sequence[str] | None = None,
+    ) -> list[Doc]:
+        node = _check_query(selector, sort, limit, skip, fields)
+        docs = self._matching(db, node, sort)
+        docs = sort_docs(docs, sort) if sort is not None else sorted(docs, key=_by_id)
+        docs = docs[skip : None if limit is None else skip + limit]
+        return docs if fields is None else [project(doc, fields) for doc in docs]
+
+    def _matching(self, db: str, node: Node, sort: SortSpec | None) -> list[Doc]:
+        """Every document matching the parsed selector ``node``, in server order.
+
+        Paging never stops early: without a sort, documents go by ``_id`` (as
+        from SQLite) whatever order the server answered in.
+        """
+        operation = f"find in {db}"
+        request: dict[str, Any] = {"selector": _server_selector(node, sort)}
+        by_bookmark = self._http.is_couchdb()
+        if by_bookmark:
+            request["limit"] = FIND_PAGE
+        docs: list[Doc] = []
+        while True:
+            answer = self._http.query(operation, "POST", path(db, "_find"), body=request)
+            page = answer["docs"]
+            docs.extend(doc for doc in page if not _is_design(doc["_id"]) and node.matches(doc))
+            if not by_bookmark or len(page) < FIND_PAGE or not answer.get("bookmark"):
+                return docs
+            request["bookmark"] = answer["bookmark"]
+
+    def ensure_index(self, db: str, fields: Sequence[str]) -> None:
+        if isinstance(fields, str) or not fields:
+            raise InvalidQuery(f"an index needs a non-empty list of fields, not {fields!r}")
+        parse_fields(fields)
+        self._http.json(
+            f"index {db} on {list(fields)}",
+            "POST",
+            path(db, "_index"),
+            body={"index": {"fields": list(fields)}},
+        )
+
+    # -- change feed -----------------------------------------------------------
+    def current_seq(self, db: str) -> Seq:
+        seq: Seq = self._http.json(f"read the seq of {db}", "GET", path(db))["update_seq"]
+        return seq
+
+    def changes(self, db: str, since: Seq | None = None, limit: int | None = None) -> ChangesPage:
+        operation = f"changes of {db}"
+        params: dict[str, Any] = {} if since is None else {"since": since}
+        if limit is not None:
+            params["limit"] = limit
+        while True:
+            answer = self._http.query(operation, "GET", path(db, "_changes"), params=params)
+            rows = answer["results"]
+            changes = [_change(row) for row in rows if not _is_design(row["id"])]
+            if changes or limit is None or len(rows) < limit:
+                return ChangesPage(changes=changes, last_seq=answer["last_seq"])
+            params["since"] = answer["last_seq"]  # a full page of index changes only
+
+    def wait_for_change(self, db: str, since: Seq, timeout: float) -> bool:
+        operation = f"wait for a change of {db}"
+        params: dict[str, Any] = {"since": since, "limit": 1}
+        read_timeout = max(timeout, 0) + WAIT_MARGIN
+        if timeout > 0:
+            params.update(feed="longpoll", timeout=max(1, int(timeout * 1000)))
+            if not self._http.is_couchdb():
+                params["heartbeat"] = int((read_timeout + 60) * 1000)  # none before the end
+        response = self._http.poll(operation, path(db, "_changes"), params, read_timeout)
+        if response is None:
+            return False  # pouchdb-server holds a long-poll past its timeout
+        if response.status_code == 400:
+            raise InvalidQuery(f"{operation}: since {since!r} refused")
+        self._http.check(operation, response)
+        return bool(response.json()["results"])
+
+    # -- lifetime --------------------------------------------------------------
+    def close(self) -> None:
+        self._http.close()
+
+
+def _prepared(doc: Mapping[str, Any]) -> Doc:
+    """A JSON copy of ``doc`` with an ``_id``; ValueError where the SQLite backend raises it."""
+    if not isinstance(doc, Mapping):
+        raise ValueError(f"a document is a mapping, not {type(doc).__name__}")
+    try:
+        copy: Doc = json.loads(json.dumps(dict(doc), allow_nan=False))
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"a document must be JSON: {error}") from None
+    if copy.get("_id") is None:
+        copy["_id"] = uuid.uuid4().hex
+    doc_id = copy["_id"]
+    if not isinstance(doc_id, str) or not doc_id or doc_id.startswith("_"):
+        raise ValueError(f"_id must be a non-empty string not starting with '_': {doc_id!r}")
+    for key in copy:
+        if key.startswith("_") and key not in _SPECIAL_MEMBERS:
+            raise ValueError(f"{key!r}: CouchDB reserves top-level fields starting with '_'")
+    return copy
+
+
+def _check_query(selector: Any, sort: Any, limit: Any, skip: Any, fields: Any) -> Node:
+    """The parsed selector; InvalidQuery for what the SQLite backend refuses too."""
+    node = parse_selector(selector)
+    if sort is not None:
+        parse_sort(sort)
+    if fields is not None:
+        parse_fields(fields)
+    if limit is not None and (not isinstance(limit, int) or limit < 0):
+        raise InvalidQuery(f"limit must be a non-negative int or None, not {limit!r}")
+    if not isinstance(skip, int) or skip < 0:
+        raise InvalidQuery(f"skip must be a non-negative int, not {skip!r}")
+    return node
+
+
+def _server_selector(node: Node, sort: SortSpec | None) -> dict[str, Any]:
+    """What every match (and sorted result) meets and no server gets wrong: scalar
+    equalities, and the existence of sort fields (a result lacking one is left out).
+
+    CouchDB uses an index only when the selector requires all its fields.
+    """
+    pushed: dict[str, Any] = {}
+    for field_path, value in equalities(node):
+        if isinstance(value, (str, bool, int, float)) and _plain(field_path):
+            pushed[".".join(field_path)] = {"$eq": value}
+    for field_path in parse_sort(sort)[0] if sort is not None else []:
+        if _plain(field_path):
+            pushed.setdefault(".".join(field_path), {"$exists": True})
+    return pushed
+
+
+def _plain(field_path: tuple[str, ...]) -> bool:
+    return all(_PLAIN_FIELD.fullmatch(part) for part in field_path)
+
+
+def _change(row: Mapping[str, Any]) -> Change:
+    deleted = bool(row.get("deleted", False))
+    return Change(id=row["id"], rev=row["changes"][0]["rev"], seq=row["seq"], deleted=deleted)
+
+
+def _is_design(doc_id: str) -> bool:
+    return doc_id.startswith("_design/")
+
+
+def _by_id(doc: Doc) -> str:
+    return str(doc["_id"])

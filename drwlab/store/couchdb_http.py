@@ -1,0 +1,223 @@
+"""The HTTP conversation with a CouchDB-compatible server, for ``couchdb.py``.
+
+One pooled ``requests.Session`` shared by every thread: its connection pool
+is thread-safe, and the store uses none of the parts of a session that are
+not (cookies, redirects, per-call session state). A lock would serialise the
+long-polls that wait for changes.
+
+Credentials come from the URL or the arguments and go only into the HTTP
+``Authorization`` header: ``url``, log lines and exception messages show
+``user:***``. Messages are built here rather than taken from ``requests``
+(whose own name URLs), and raised ``from None``.
+
+HTTP statuses map onto the error tree: 404 NotFound, 409 Conflict, 400
+InvalidQuery where the request was a query, 5xx and unreachable servers
+StoreUnavailable, refused credentials and anything else StoreError.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from typing import Any, NoReturn
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ReadTimeoutError
+from urllib3.util.retry import Retry
+
+from drwlab.errors import Conflict, InvalidQuery, NotFound, StoreError, StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
+POOL_SIZE = 32
+"""Pooled connections: enough for ~20 threads each holding a long-poll or a request."""
+CONNECT_TIMEOUT = 5.0
+"""Seconds to open a connection (at most the store's timeout)."""
+
+
+def path(*segments: str) -> str:
+    """``/db/doc`` from names quoted whole: ``group:x`` and ``a/b`` stay one segment."""
+    return "".join("/" + quote(segment, safe="") for segment in segments)
+
+
+def split_credentials(url: str) -> tuple[str, str | None, str | None]:
+    """``url`` without user info, and the user and password it carried."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("a CouchDB URL looks like http://[user:password@]host:port[/prefix]")
+    host_port = parts.netloc.rpartition("@")[2]
+    base = urlunsplit((parts.scheme, host_port, parts.path.rstrip("/"), "", ""))
+    user = unquote(parts.username) if parts.username else None
+    password = unquote(parts.password) if parts.password is not None else None
+    return base, user, password
+
+
+def redacted(base: str, user: str | None, password: str | None) -> str:
+    """``base`` with the user shown and the password replaced by ``***``."""
+    if user is None:
+        return base
+    scheme, _, rest = base.partition("://")
+    secret = ":***" if password is not None else ""
+    return f"{scheme}://{quote(user, safe='')}{secret}@{rest}"
+
+
+def is_read_timeout(error: requests.RequestException) -> bool:
+    """True for a read timeout, also one hit while reading the body (pouchdb-server
+    sends the headers of a long-poll at once, so its timeout comes mid-body)."""
+    if isinstance(error, requests.ReadTimeout):
+        return True
+    cause = error.args[0] if error.args else None
+    cause = getattr(cause, "reason", cause)  # urllib3 may wrap it in MaxRetryError
+    return isinstance(cause, ReadTimeoutError)
+
+
+def _worth_resending(method: str, where: str, error: requests.RequestException) -> bool:
+    """A read (no write happens twice) that lost its connection, not its patience."""
+    reads = method in ("GET", "HEAD") or where.endswith("/_find")
+    dropped = isinstance(error, requests.ConnectionError) and not (
+        isinstance(error, requests.Timeout) or is_read_timeout(error)
+    )
+    return reads and dropped
+
+
+def _new_session(user: str | None, password: str | None) -> requests.Session:
+    session = requests.Session()
+    # Retry only connections never made (nothing was sent); read=False lets a
+    # read timeout surface as itself, which wait_for_change counts on.
+    retry = Retry(total=1, connect=1, read=False, redirect=0, status=0, other=0)
+    adapter = HTTPAdapter(pool_connections=1, pool_maxsize=POOL_SIZE, max_retries=retry)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    if user is not None:
+        session.auth = (user, password or "")
+    return session
+
+
+def reason(response: requests.Response) -> str:
+    """The server's own ``error: reason`` (never contains credentials)."""
+    try:
+        answer = response.json()
+    except ValueError:
+        return response.reason or ""
+    if isinstance(answer, dict) and "error" in answer:
+        return f"{answer['error']}: {answer.get('reason', '')}"
+    return response.reason or ""
+
+
+class CouchConnection:
+    """Requests to the server at ``url`` (``user``/``password`` if the URL has none)."""
+
+    def __init__(self, url: str, *, user: str | None, password: str | None, timeout: float) -> None:
+        base, url_user, url_password = split_credentials(url)
+        if url_user is not None:
+            user, password = url_user, url_password
+        self._base = base
+        self.url = redacted(base, user, password)
+        self.connect_timeout = min(CONNECT_TIMEOUT, timeout)
+        self.timeout = timeout
+        self._session = _new_session(user, password)
+        self._couchdb: bool | None = None
+        log.debug("CouchDB store at %s", self.url)
+
+    def send(
+        self,
+        method: str,
+        where: str,
+        *,
+        body: Any = None,
+        params: Mapping[str, Any] | None = None,
+        read_timeout: float | None = None,
+    ) -> requests.Response:
+        """One request; requests' own exceptions pass through (see ``call``)."""
+        return self._session.request(
+            method,
+            self._base + where,
+            data=None if body is None else json.dumps(body),
+            params=params,
+            headers=_HEADERS,
+            timeout=(self.connect_timeout, read_timeout or self.timeout),
+        )
+
+    def call(self, operation: str, method: str, where: str, **kwargs: Any) -> requests.Response:
+        """``send``, with failures to reach the server raised as StoreUnavailable.
+
+        A read that finds its pooled connection closed by the server (idle
+        keep-alive ending just then) is sent once more on a fresh one.
+        """
+        try:
+            return self.send(method, where, **kwargs)
+        except requests.RequestException as error:
+            if not _worth_resending(method, where, error):
+                self.unavailable(operation, error)
+        try:
+            return self.send(method, where, **kwargs)
+        except requests.RequestException as error:
+            self.unavailable(operation, error)
+
+    def poll(
+        self, operation: str, where: str, params: Mapping[str, Any], read_timeout: float
+    ) -> requests.Response | None:
+        """A long-poll GET, like ``call``; None when ``read_timeout`` passes unanswered."""
+        for attempt in (1, 2):
+            try:
+                return self.send("GET", where, params=params, read_timeout=read_timeout)
+            except requests.RequestException as error:
+                if is_read_timeout(error):
+                    return None
+                if attempt == 2 or not _worth_resending("GET", where, error):
+                    self.unavailable(operation, error)
+        return None
+
+    def json(self, operation: str, method: str, where: str, **kwargs: Any) -> Any:
+        """The decoded answer of a request that must succeed (2xx)."""
+        response = self.call(operation, method, where, **kwargs)
+        self.check(operation, response)
+        return response.json()
+
+    def query(self, operation: str, method: str, where: str, **kwargs: Any) -> Any:
+        """Like ``json``, a 400 (a query the server refuses) raising InvalidQuery."""
+        response = self.call(operation, method, where, **kwargs)
+        if response.status_code == 400:
+            raise InvalidQuery(f"{operation}: {reason(response)}")
+        self.check(operation, response)
+        return response.json()
+
+    def check(self, operation: str, response: requests.Response) -> None:
+        """Raise the error a non-2xx ``response`` stands for."""
+        status = response.status_code
+        if status < 300:
+            return
+        why = reason(response)
+        if status >= 500:
+            raise StoreUnavailable(f"{operation}: {self.url} answered {status} {why}")
+        if status == 404:
+            raise NotFound(f"{operation}: not found ({why})")
+        if status == 409:
+            raise Conflict(f"{operation}: stale or missing revision ({why})")
+        if status in (401, 403):
+            raise StoreError(f"{operation}: {self.url} refused the credentials ({status})")
+        raise StoreError(f"{operation}: {self.url} answered {status} {why}")
+
+    def unavailable(self, operation: str, error: requests.RequestException) -> NoReturn:
+        """Raise StoreUnavailable for ``error``, naming the redacted URL only."""
+        if isinstance(error, requests.Timeout) or is_read_timeout(error):
+            what = f"did not answer within {self.timeout:g} s"
+        else:
+            what = f"cannot be reached ({type(error).__name__})"
+        message = f"{operation}: {self.url} {what}"
+        log.debug("%s", message)
+        raise StoreUnavailable(message) from None
+
+    def is_couchdb(self) -> bool:
+        """True for Apache CouchDB, False for pouchdb-server (asked once)."""
+        if self._couchdb is None:
+            welcome = self.json("identify the server", "GET", "/")
+            self._couchdb = isinstance(welcome, dict) and "couchdb" in welcome
+        return self._couchdb
+
+    def close(self) -> None:
+        self._session.close()
