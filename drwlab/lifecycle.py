@@ -151,9 +151,10 @@ def check_substate(
             f"{uid}: substate {target_sub.value} needs state {SUBSTATE_STATE.value}, "
             f"not {parse_state(state).value}"
         )
-    if current is not None and SUBSTATE_ORDER[target_sub] <= SUBSTATE_ORDER[parse_substate(current)]:
+    current_sub = parse_substate(current) if current is not None else None
+    if current_sub is not None and SUBSTATE_ORDER[target_sub] <= SUBSTATE_ORDER[current_sub]:
         raise IllegalTransition(
-            f"{uid}: substate cannot go from {parse_substate(current).value} "
+            f"{uid}: substate cannot go from {current_sub.value} "
             f"back or sideways to {target_sub.value}"
         )
     return target_sub

@@ -7,9 +7,9 @@ the Sandbox's defaults and the CLI ask this module what the environment says.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 
 DEFAULT_WORKDIR = "drwlab-work"
 DEFAULT_DB_FILE = "drwlab.db"

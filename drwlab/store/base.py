@@ -18,13 +18,14 @@ Only pass back what a backend gave you.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Mapping, Sequence, Union
+from typing import Any, TypeAlias
 
 Doc = dict[str, Any]
-Seq = Union[int, str]
-SortSpec = Sequence[Union[str, Mapping[str, str]]]
+Seq: TypeAlias = int | str
+SortSpec: TypeAlias = Sequence[str | Mapping[str, str]]
 """Mango sort: ``["creationTimestamp"]`` or ``[{"creationTimestamp": "desc"}]``."""
 
 DATABASES: tuple[str, ...] = (
@@ -167,7 +168,7 @@ class Store(ABC):
         for name in names:
             self.create_db(name)
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - a backend without connections has nothing to do
         """Release connections; the store must not be used afterwards."""
 
     def __enter__(self) -> Store:
