@@ -107,7 +107,11 @@ class Store(ABC):
 
     @abstractmethod
     def delete(self, db: str, doc_id: str, rev: str) -> None:
-        """Delete ``doc_id`` at revision ``rev``: Conflict if stale, NotFound if absent."""
+        """Delete ``doc_id`` at revision ``rev``.
+
+        Conflict if ``rev`` is stale (an already deleted document included, as
+        CouchDB answers 409 there); NotFound if the document never existed.
+        """
 
     @abstractmethod
     def bulk_put(self, db: str, docs: Sequence[Mapping[str, Any]]) -> list[BulkResult]:
