@@ -1,0 +1,294 @@
+"""AQUA QA2: keeps the pipeline reports, and lets a reviewer pass, fail or cancel an OUS.
+
+In the background it listens on ``pipeline.report.JAO`` and stores each
+report in ``pipeline-reports`` (``{"ousUID", "source", "report" (base64 XML),
+"timestamp", "productsDir"}``, one document per pipeline run, so a redelivered
+message changes nothing).
+
+In the foreground, the review API is what the terminal UI, the notebook
+widgets and the tests all call:
+
+- ``ready_for_review()``: the OUSs in ReadyForReview;
+- ``review(uid)``: the OUS goes to Reviewing; returns its latest report (QA
+  scores as data) and where its weblog is (URL and path in the JAO cache);
+- ``decide(uid, flag)``: Pass/SemiPass -> Verified, ``ingest.JAO`` is asked to
+  ingest the products, then DeliveryInProgress (as the original did); Fail ->
+  ReadyForProcessing; Cancel -> ReadyForReview.
+
+With ``autopilot="Pass"`` (or another flag) every OUS reaching ReadyForReview
+is reviewed and decided automatically: demos, benchmarks and CI notebooks.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from drwlab.actors.base import Actor, body_dict, text_field
+from drwlab.actors.xtss import DB as STATUS_DB
+from drwlab.actors.xtss import XtssClient, check_executive
+from drwlab.bus import MessageBus
+from drwlab.cachefiles import check_name
+from drwlab.errors import (
+    Conflict,
+    IllegalTransition,
+    InvalidMessage,
+    NotFound,
+    ReviewError,
+    UnknownOus,
+    UnsafePath,
+)
+from drwlab.lifecycle import QA2Flag, State
+from drwlab.products import (
+    PipelineReport,
+    check_timestamp,
+    parse_report,
+    products_dir_name,
+    weblog_name,
+)
+from drwlab.store.base import Doc, Store
+from drwlab.timeutil import filename_timestamp
+from drwlab.uids import check_uid, uid_to_doc_id
+
+logger = logging.getLogger(__name__)
+
+REPORTS_DB = "pipeline-reports"
+REPORT_SELECTOR = "pipeline.report.JAO"
+INGEST_SELECTOR = "ingest.JAO"
+WEBLOGS = "weblogs"
+AUTOPILOT_WAIT = 0.5
+"""Longest wait of the autopilot on the status change feed."""
+AUTOPILOT_RETRY = 0.1
+"""Wait of the autopilot while an OUS's report or weblog is still on its way."""
+
+
+def report_doc_id(uid: str, run_timestamp: str) -> str:
+    """``uid___X1_X1_Xb2-2018_07_19T08_50_10.228``: one report document per run."""
+    return f"{uid_to_doc_id(uid)}-{filename_timestamp(run_timestamp)}"
+
+
+def parse_flag(flag: QA2Flag | str) -> QA2Flag:
+    """The QA2Flag named ``flag``, ignoring case (``"pass"``, ``"Semipass"``); else ValueError."""
+    if isinstance(flag, QA2Flag):
+        return flag
+    for known in QA2Flag:
+        if isinstance(flag, str) and flag.strip().lower() == known.value.lower():
+            return known
+    raise ValueError(f"unknown QA2 flag {flag!r}; one of {', '.join(f.value for f in QA2Flag)}")
+
+
+def decode_report(encoded: object) -> tuple[str, PipelineReport]:
+    """The XML text and parsed report of a base64 ``report`` field; InvalidMessage if bad."""
+    if not isinstance(encoded, str) or not encoded:
+        raise InvalidMessage("field 'report' must be the base64 text of the report XML")
+    try:
+        xml = base64.b64decode(encoded, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError) as error:
+        raise InvalidMessage(f"field 'report' is not base64 UTF-8 text: {error}") from None
+    return xml, parse_report(xml)
+
+
+def report_doc_from_body(body: Any) -> Doc:
+    """Validate a ``pipeline.report.JAO`` body and return the document to store."""
+    what = "pipeline report message"
+    fields = body_dict(body, what)
+    uid = check_uid(fields.get("ousUID"))
+    source = check_executive(fields.get("source"))
+    run_timestamp = check_timestamp(fields.get("timestamp"))
+    products_dir = text_field(fields, "productsDir", what)
+    _, report = decode_report(fields.get("report"))
+    if report.ous_uid != uid:
+        raise InvalidMessage(f"{what}: the report is about {report.ous_uid}, not {uid}")
+    try:
+        check_name(products_dir)
+    except UnsafePath as error:
+        raise InvalidMessage(f"{what}: UnsafePath: {error}") from None
+    expected = products_dir_name(report.prog_id, run_timestamp)
+    if products_dir != expected:
+        raise InvalidMessage(f"{what}: productsDir {products_dir!r} should be {expected!r}")
+    return {
+        "_id": report_doc_id(uid, run_timestamp),
+        "ousUID": uid,
+        "source": source,
+        "report": fields["report"],
+        "timestamp": run_timestamp,
+        "productsDir": products_dir,
+    }
+
+
+@dataclass(frozen=True)
+class Review:
+    """What a reviewer looks at: the OUS, its latest pipeline report and its weblog."""
+
+    uid: str
+    state: str
+    report: PipelineReport
+    report_xml: str
+    weblog_url: str | None
+    weblog_path: Path | None
+    timestamp: str
+    products_dir: str
+    source: str
+
+
+class AquaQA2(Actor):
+    """AQUA QA2 at JAO (module docstring); ``cache_dir`` is the JAO replicated cache."""
+
+    def __init__(
+        self,
+        bus: MessageBus,
+        store: Store,
+        *,
+        cache_dir: Path,
+        cache_url: str | None = None,
+        autopilot: QA2Flag | str | None = None,
+        name: str = "aqua-qa2",
+    ) -> None:
+        super().__init__(bus, store, name=name)
+        self.cache_dir = Path(cache_dir)
+        self.cache_url = cache_url
+        self.autopilot = None if autopilot is None else parse_flag(autopilot)
+        self.xtss = XtssClient(bus, sender=name)
+        store.create_db(REPORTS_DB)
+
+    def on_start(self) -> None:
+        self.listen(REPORT_SELECTOR, self.handle)
+        if self.autopilot is not None:
+            self.loop(self._autopilot_step, name=f"{self.name}-autopilot")
+
+    def handle(self, body: Any) -> None:
+        """Store one pipeline report (a redelivered one is already there: nothing to do)."""
+        doc = report_doc_from_body(body)
+        try:
+            self.store.put(REPORTS_DB, doc)
+        except Conflict:
+            logger.info("%s: report %s already stored", self.name, doc["_id"])
+            return
+        logger.info("%s: stored the pipeline report of %s", self.name, doc["ousUID"])
+
+    # -- the review API ----------------------------------------------------------------
+    def ready_for_review(self) -> list[Doc]:
+        """The status entities in ReadyForReview, by uid."""
+        found = self.store.find(STATUS_DB, {"state": State.READY_FOR_REVIEW.value})
+        return sorted(found, key=lambda doc: str(doc.get("entityId")))
+
+    def entity(self, uid: str) -> Doc:
+        """The status entity of ``uid``; UnknownOus if there is none."""
+        try:
+            return self.store.get(STATUS_DB, uid_to_doc_id(check_uid(uid)))
+        except NotFound:
+            raise UnknownOus(f"no status entity for OUS {uid}") from None
+
+    def latest_report(self, uid: str) -> Doc | None:
+        """The stored report of the latest pipeline run of ``uid``, if any."""
+        reports = self.store.find(REPORTS_DB, {"ousUID": check_uid(uid)})
+        return max(reports, key=lambda doc: str(doc.get("timestamp")), default=None)
+
+    def review(self, uid: str) -> Review:
+        """Start reviewing ``uid`` (-> Reviewing) and return what the reviewer needs.
+
+        Raises ReviewError if the OUS is not ReadyForReview or its report has
+        not arrived yet; UnknownOus if there is no such OUS.
+        """
+        state = self.entity(uid).get("state")
+        if state != State.READY_FOR_REVIEW.value:
+            raise ReviewError(f"{uid} is in {state}, not {State.READY_FOR_REVIEW.value}")
+        stored = self.latest_report(uid)
+        if stored is None:
+            raise ReviewError(f"{uid}: its pipeline report has not arrived yet; try again")
+        try:
+            entity = self.xtss.set_state(uid, State.REVIEWING, reason="QA2 review started")
+        except IllegalTransition as error:
+            raise ReviewError(f"{uid} cannot be reviewed now: {error}") from None
+        return self._review(uid, str(entity.get("state")), stored)
+
+    def _review(self, uid: str, state: str, stored: Doc) -> Review:
+        xml, report = decode_report(stored["report"])
+        index = self._weblog_index(uid, stored)
+        present = index.is_file()
+        url = None
+        if present and self.cache_url:
+            url = f"{self.cache_url.rstrip('/')}/{index.relative_to(self.cache_dir).as_posix()}"
+        return Review(
+            uid=uid,
+            state=state,
+            report=report,
+            report_xml=xml,
+            weblog_url=url,
+            weblog_path=index if present else None,
+            timestamp=stored["timestamp"],
+            products_dir=stored["productsDir"],
+            source=stored["source"],
+        )
+
+    def _weblog_index(self, uid: str, stored: Doc) -> Path:
+        """Where the expanded weblog of the run ``stored`` is (or will be) in the JAO cache."""
+        stem = weblog_name(uid, stored["timestamp"]).removesuffix(".zip")
+        return self.cache_dir / WEBLOGS / stem / "index.html"
+
+    def decide(self, uid: str, flag: QA2Flag | str) -> Doc:
+        """Record the QA2 decision on an OUS under review; returns the entity afterwards.
+
+        Raises ReviewError naming the OUS and its state when it is not in
+        Reviewing; ValueError for an unknown flag.
+        """
+        decision = parse_flag(flag)
+        state = self.entity(uid).get("state")
+        if state != State.REVIEWING.value:
+            raise ReviewError(
+                f"{uid} is in {state}, not {State.REVIEWING.value}: review it before deciding"
+            )
+        reason = f"QA2 {decision.value}"
+        try:
+            if decision is QA2Flag.FAIL:
+                return self.xtss.set_state(uid, State.READY_FOR_PROCESSING, reason=reason)
+            if decision is QA2Flag.CANCEL:
+                return self.xtss.set_state(uid, State.READY_FOR_REVIEW, reason=reason)
+            return self._deliver(uid, reason)
+        except IllegalTransition as error:
+            raise ReviewError(f"{uid}: {decision.value} refused: {error}") from None
+
+    def _deliver(self, uid: str, reason: str) -> Doc:
+        stored = self.latest_report(uid)
+        if stored is None:
+            raise ReviewError(f"{uid} has no pipeline report: nothing to ingest")
+        self.xtss.set_state(uid, State.VERIFIED, reason=reason)
+        request = {
+            "ousUID": uid,
+            "timestamp": stored["timestamp"],
+            "productsDir": stored["productsDir"],
+        }
+        self.bus.send(INGEST_SELECTOR, request, sender=self.name)
+        entity = self.xtss.set_state(uid, State.DELIVERY_IN_PROGRESS, reason="ingestion requested")
+        logger.info("%s: %s verified (%s); delivery in progress", self.name, uid, reason)
+        return entity
+
+    # -- autopilot ---------------------------------------------------------------------
+    def _autopilot_step(self) -> None:
+        """Decide every OUS ready for review, then wait for the next change.
+
+        Like a reviewer, the autopilot waits until the report is stored and the
+        weblog is in the JAO cache (which also archives it in NGAS first); OUSs
+        still waiting for those are looked at again shortly.
+        """
+        assert self.autopilot is not None
+        since = self.store.current_seq(STATUS_DB)
+        waiting = False
+        for entity in self.ready_for_review():
+            if self.stopping.is_set():
+                return
+            uid = str(entity.get("entityId"))
+            stored = self.latest_report(uid)
+            if stored is None or not self._weblog_index(uid, stored).is_file():
+                waiting = True
+                continue
+            try:
+                self.review(uid)
+                self.decide(uid, self.autopilot)
+            except ReviewError as error:
+                logger.info("%s autopilot: %s", self.name, error)
+        self.store.wait_for_change(STATUS_DB, since, AUTOPILOT_RETRY if waiting else AUTOPILOT_WAIT)

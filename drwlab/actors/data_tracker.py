@@ -1,0 +1,100 @@
+"""The data tracker: declares an OUS Delivered once all its ingested products are in NGAS.
+
+It looks for OUSs in DeliveryInProgress with substate ProductsIngested, reads
+their (complete) delivery status, and checks that every data product listed
+there is in NGAS; then the OUS becomes Delivered and its substate and
+executive are cleared (through the XTSS; leaving DeliveryInProgress clears
+the substate). Unlike the original's endless
+polling loop, it wakes on changes of ``status-entities`` and stops at once.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from drwlab.actors.base import Actor
+from drwlab.actors.product_ingestor import DELIVERY_DB
+from drwlab.actors.xtss import DB as STATUS_DB
+from drwlab.actors.xtss import XtssClient
+from drwlab.bus import MessageBus
+from drwlab.errors import IllegalTransition, UnknownOus
+from drwlab.lifecycle import State, Substate
+from drwlab.ngas import Ngas
+from drwlab.store.base import Doc, Store
+
+logger = logging.getLogger(__name__)
+
+WAIT = 0.5
+"""Longest single wait on the change feed (bounds how late the loop sees it must stop)."""
+CHECK_DELAY = 1.0
+"""Simulated seconds to check an OUS's products at the ARC (times ``time_scale``)."""
+
+
+class DataTracker(Actor):
+    """Moves fully ingested OUSs to Delivered (module docstring)."""
+
+    def __init__(
+        self,
+        bus: MessageBus,
+        store: Store,
+        *,
+        time_scale: float = 1.0,
+        name: str = "data-tracker",
+    ) -> None:
+        super().__init__(bus, store, name=name)
+        self.time_scale = time_scale
+        self.xtss = XtssClient(bus, sender=name)
+        self.ngas = Ngas(store)
+        for db in (STATUS_DB, DELIVERY_DB):
+            store.create_db(db)
+        store.ensure_index(STATUS_DB, ["state", "substate"])
+
+    def on_start(self) -> None:
+        self.loop(self._step)
+
+    def _step(self) -> None:
+        """Check every candidate, then wait for the next change of the status entities."""
+        since = self.store.current_seq(STATUS_DB)
+        for entity in self.candidates():
+            if self.stopping.is_set():
+                return
+            self.handle(entity)
+        self.store.wait_for_change(STATUS_DB, since, WAIT)
+
+    def candidates(self) -> list[Doc]:
+        """OUSs in DeliveryInProgress whose products are ingested."""
+        selector = {
+            "state": State.DELIVERY_IN_PROGRESS.value,
+            "substate": Substate.PRODUCTS_INGESTED.value,
+        }
+        return self.store.find(STATUS_DB, selector)
+
+    def handle(self, entity: Doc) -> bool:
+        """Deliver one OUS if all its products are in NGAS; True if it was delivered."""
+        uid = str(entity.get("entityId"))
+        products = self.delivered_products(uid)
+        if products is None:
+            logger.debug("%s: %s has no complete delivery status yet", self.name, uid)
+            return False
+        missing = self.ngas.missing(products)
+        if missing:
+            logger.info("%s: %s: not yet in NGAS: %s", self.name, uid, ", ".join(missing))
+            return False
+        if self.stopping.wait(CHECK_DELAY * self.time_scale):
+            return False
+        try:
+            self.xtss.clear_exec(uid)  # first, so whoever sees Delivered sees the final entity
+            self.xtss.set_state(uid, State.DELIVERED, reason=f"{len(products)} products in NGAS")
+        except (IllegalTransition, UnknownOus) as error:
+            logger.info("%s: %s not delivered: %s", self.name, uid, error)  # someone else did
+            return False
+        logger.info("%s: %s delivered", self.name, uid)
+        return True
+
+    def delivered_products(self, uid: str) -> list[str] | None:
+        """The products of the latest complete delivery status of ``uid`` (None: none yet)."""
+        statuses = self.store.find(DELIVERY_DB, {"ousUID": uid, "complete": True})
+        latest = max(statuses, key=lambda doc: str(doc.get("timestamp")), default=None)
+        if latest is None:
+            return None
+        return [str(name) for name in latest.get("dataProducts") or []]

@@ -1,0 +1,306 @@
+"""The pipeline driver (the original's DARED replacement): runs the mock pipeline per request.
+
+It listens on ``pipeline.process.<EXEC>`` for ``{"progID", "ousUID",
+"recipe"}``, at most ``max_runs`` runs at once (that many competing
+listeners: the bus gives each request to exactly one). For each request:
+
+1. the OUS goes to Processing (through the XTSS);
+2. ``python -m drwlab.pipeline ...`` runs as a subprocess in ``work_dir``;
+3. on success the products directory and the weblog are copied into the
+   replicating cache, ``cached.JAO`` (and ``cached.<EXEC>`` for the weblog)
+   are told, the base64 report goes to ``pipeline.report.JAO``, and the OUS
+   goes to ReadyForReview;
+4. on any failure (exit 2, a crash, a timeout, missing products, a cache
+   error, the driver stopping mid-run) the OUS goes to ProcessingProblem with
+   the reason, never left in Processing; the driver carries on.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from drwlab.actors.base import Actor, body_dict
+from drwlab.actors.xtss import XtssClient, check_executive, check_recipe
+from drwlab.bus import MessageBus
+from drwlab.cachefiles import copy_into_cache
+from drwlab.errors import (
+    DrwlabError,
+    IllegalTransition,
+    InvalidMessage,
+    PipelineFailed,
+    UnknownOus,
+)
+from drwlab.lifecycle import State
+from drwlab.products import ProductsTree, check_prog_id
+from drwlab.store.base import Store
+from drwlab.timeutil import format_timestamp, parse_timestamp, timestamp
+from drwlab.uids import check_uid
+
+logger = logging.getLogger(__name__)
+
+EXIT_PROCESSING_PROBLEM = 2
+POLL = 0.1
+"""How often a running pipeline is checked for the driver stopping or a timeout."""
+STOP_CALL_TIMEOUT = 2.0
+"""XTSS timeout when recording a run interrupted by stop() (the XTSS may be gone)."""
+
+
+@dataclass(frozen=True)
+class ProcessRequest:
+    """A validated ``pipeline.process.*`` body."""
+
+    prog_id: str
+    uid: str
+    recipe: str
+
+    @classmethod
+    def from_body(cls, body: Any) -> ProcessRequest:
+        """Validate ``body``; InvalidMessage (or InvalidUid) names what is wrong."""
+        fields = body_dict(body, "pipeline.process request")
+        return cls(
+            prog_id=check_prog_id(fields.get("progID")),
+            uid=check_uid(fields.get("ousUID")),
+            recipe=check_recipe(fields.get("recipe")),
+        )
+
+
+def run_seed(seed: int, uid: str, attempt: int) -> int:
+    """The pipeline's seed for one run: reproducible from (seed, uid, attempt), distinct per run."""
+    digest = hashlib.sha256(f"{seed}:{uid}:{attempt}".encode()).digest()
+    return int.from_bytes(digest[:4], "big")
+
+
+class PipelineDriver(Actor):
+    """Runs the mock pipeline for ``pipeline.process.<executive>`` requests (module docstring).
+
+    ``seed`` makes runs reproducible (each run's seed derives from it, the uid
+    and the attempt); ``pipeline_timeout`` kills a run that takes longer;
+    ``simulate`` (``crash``, ``partial``, ``hang``, ``kill``) makes every run fail
+    that way, to show (and test) how failures are handled.
+    """
+
+    def __init__(
+        self,
+        bus: MessageBus,
+        store: Store,
+        *,
+        executive: str,
+        cache_dir: Path,
+        work_dir: Path,
+        max_runs: int = 1,
+        time_scale: float = 1.0,
+        seed: int | None = None,
+        failure_rate: float = 0.1,
+        pipeline_timeout: float | None = None,
+        python: str = sys.executable,
+        simulate: str | None = None,
+        name: str | None = None,
+    ) -> None:
+        executive = check_executive(executive)
+        super().__init__(bus, store, name=name or f"pipeline-driver.{executive}")
+        if max_runs < 1:
+            raise ValueError(f"max_runs must be >= 1, not {max_runs}")
+        if time_scale < 0 or not 0.0 <= failure_rate <= 1.0:
+            raise ValueError("time_scale must be >= 0 and failure_rate in 0..1")
+        self.executive = executive
+        self.selector = f"pipeline.process.{executive}"
+        self.cache_dir = Path(cache_dir)
+        self.work_dir = Path(work_dir)
+        self.max_runs = max_runs
+        self.time_scale = time_scale
+        self.seed = seed
+        self.failure_rate = failure_rate
+        self.pipeline_timeout = pipeline_timeout
+        self.python = python
+        self.simulate = simulate
+        self.xtss = XtssClient(bus, sender=self.name)
+        self._lock = threading.Lock()
+        self._last_timestamp = ""
+
+    def on_start(self) -> None:
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        for _ in range(self.max_runs):
+            self.listen(self.selector, self.handle)
+
+    def handle(self, body: Any) -> None:
+        """Process one OUS: Processing, run, then ReadyForReview or ProcessingProblem."""
+        request = ProcessRequest.from_body(body)
+        attempt = self._start_processing(request.uid)
+        try:
+            tree = self._run(request, attempt)
+            self._publish(request, tree)
+        except Exception as error:  # whatever went wrong, the OUS must not stay in Processing
+            if not isinstance(error, (DrwlabError, OSError)):
+                logger.exception("%s: unexpected failure on %s", self.name, request.uid)
+            self._finish(request.uid, State.PROCESSING_PROBLEM, _reason(error))
+            return
+        self._finish(request.uid, State.READY_FOR_REVIEW, "pipeline run succeeded")
+
+    # -- steps ------------------------------------------------------------------------
+    def _start_processing(self, uid: str) -> int:
+        """Set Processing; return which processing attempt of ``uid`` this is (1, 2, ...)."""
+        try:
+            entity = self.xtss.set_state(uid, State.PROCESSING, reason=f"on {self.executive}")
+        except (IllegalTransition, UnknownOus) as error:
+            # Retrying cannot help: a stale or duplicate request, or no entity at all.
+            raise InvalidMessage(f"cannot process {uid}: {type(error).__name__}: {error}") from None
+        history = entity.get("history") or []
+        return sum(1 for entry in history if entry.get("state") == State.PROCESSING.value)
+
+    def _run(self, request: ProcessRequest, attempt: int) -> ProductsTree:
+        """Run the pipeline; the complete products tree, or PipelineFailed with the reason."""
+        tree = ProductsTree(self.work_dir, request.prog_id, request.uid, self._run_timestamp())
+        command = self._command(request, tree.timestamp, attempt)
+        logger.info("%s: running the pipeline on %s (attempt %d)", self.name, request.uid, attempt)
+        code, stdout, stderr = self._execute(command)
+        if code == EXIT_PROCESSING_PROBLEM:
+            raise PipelineFailed(_last_line(stderr) or "processing problem (exit code 2)")
+        if code != 0:
+            how = f"killed by signal {-code}" if code < 0 else f"exit code {code}"
+            raise PipelineFailed(f"pipeline crashed ({how}): {_tail(stderr) or 'no message'}")
+        summary = _summary(stdout)
+        if summary.get("productsDir") != tree.products_dir:
+            raise PipelineFailed(
+                f"pipeline reported products {summary.get('productsDir')!r}, "
+                f"expected {tree.products_dir!r}"
+            )
+        tree.check()
+        return tree
+
+    def _command(self, request: ProcessRequest, run_timestamp: str, attempt: int) -> list[str]:
+        command = [
+            self.python,
+            "-m",
+            "drwlab.pipeline",
+            request.prog_id,
+            request.uid,
+            self.executive,
+            "--out",
+            str(self.work_dir.absolute()),
+            "--recipe",
+            request.recipe,
+            "--time-scale",
+            repr(self.time_scale),
+            "--failure-rate",
+            repr(self.failure_rate),
+            "--timestamp",
+            run_timestamp,
+        ]
+        if self.seed is not None:
+            command += ["--seed", str(run_seed(self.seed, request.uid, attempt))]
+        if self.simulate is not None:
+            command += ["--simulate", self.simulate]
+        return command
+
+    def _execute(self, command: list[str]) -> tuple[int, str, str]:
+        """Run ``command``; kill it on timeout or when the driver stops (PipelineFailed)."""
+        started = time.monotonic()
+        process = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        while True:
+            try:
+                stdout, stderr = process.communicate(timeout=POLL)
+                return process.returncode, stdout, stderr
+            except subprocess.TimeoutExpired:
+                elapsed = time.monotonic() - started
+                if self.stopping.is_set():
+                    problem = "the pipeline driver was stopped during the run"
+                elif self.pipeline_timeout is not None and elapsed > self.pipeline_timeout:
+                    problem = f"pipeline timed out after {self.pipeline_timeout:g} s and was killed"
+                else:
+                    continue
+            process.kill()
+            process.communicate()
+            raise PipelineFailed(problem)
+
+    def _publish(self, request: ProcessRequest, tree: ProductsTree) -> None:
+        """Copy the products and weblog into the cache and tell the caches and AQUA."""
+        copy_into_cache(tree.path, self.cache_dir)
+        copy_into_cache(tree.weblog_path, self.cache_dir)
+        cached = {"cachedAt": self.executive}
+        self.bus.send(
+            "cached.JAO",
+            {"fileType": "productsdir", **cached, "name": tree.products_dir},
+            sender=self.name,
+        )
+        weblog = {"fileType": "weblog", **cached, "name": tree.weblog_path.name}
+        self.bus.send("cached.JAO", weblog, sender=self.name)
+        if self.executive != "JAO":
+            self.bus.send(f"cached.{self.executive}", weblog, sender=self.name)
+        report = base64.b64encode(tree.report_path.read_bytes()).decode("ascii")
+        message = {
+            "ousUID": request.uid,
+            "source": self.executive,
+            "report": report,
+            "timestamp": tree.timestamp,
+            "productsDir": tree.products_dir,
+        }
+        self.bus.send("pipeline.report.JAO", message, sender=self.name)
+
+    def _finish(self, uid: str, state: State, reason: str) -> None:
+        """Record the run's outcome; an OUS requeued meanwhile (a manual shortcut) is left be."""
+        if state is State.PROCESSING_PROBLEM:
+            logger.warning("%s: %s: processing problem: %s", self.name, uid, reason)
+        client = self.xtss
+        if self.stopping.is_set():
+            client = XtssClient(self.bus, sender=self.name, timeout=STOP_CALL_TIMEOUT)
+        try:
+            client.set_state(uid, state, reason=reason)
+        except IllegalTransition as error:
+            logger.warning(
+                "%s: %s changed during its run; outcome dropped: %s", self.name, uid, error
+            )
+            return
+        logger.info("%s: %s -> %s", self.name, uid, state.value)
+
+    def _run_timestamp(self) -> str:
+        """Now, but strictly after this driver's previous run (products dirs never clash)."""
+        with self._lock:
+            now = timestamp()
+            if now <= self._last_timestamp:
+                later = parse_timestamp(self._last_timestamp) + timedelta(milliseconds=1)
+                now = format_timestamp(later)
+            self._last_timestamp = now
+            return now
+
+
+def _last_line(text: str, limit: int | None = 500) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1][:limit] if lines else ""
+
+
+def _tail(text: str, limit: int = 500) -> str:
+    return " | ".join(line.strip() for line in text.strip().splitlines()[-3:])[-limit:]
+
+
+def _summary(stdout: str) -> dict[str, Any]:
+    try:
+        summary = json.loads(_last_line(stdout, None) or "null")
+    except ValueError:
+        summary = None
+    if not isinstance(summary, dict):
+        raise PipelineFailed(f"pipeline printed no summary line: {_tail(stdout) or 'no output'}")
+    return summary
+
+
+def _reason(error: BaseException) -> str:
+    if isinstance(error, PipelineFailed):
+        return str(error)
+    return f"{type(error).__name__}: {error}"

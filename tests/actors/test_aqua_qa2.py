@@ -1,0 +1,203 @@
+"""AQUA QA2: reports stored once, review and the four decisions, autopilot, the terminal UI."""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from drwlab.actors.aqua_qa2 import AquaQA2, parse_flag
+from drwlab.actors.aqua_tui import AquaTui, run_tui
+from drwlab.actors.xtss import Xtss
+from drwlab.bus import MessageBus
+from drwlab.cachefiles import expand_weblog
+from drwlab.errors import ReviewError
+from drwlab.lifecycle import QA2Flag, State
+from drwlab.products import ProductsTree
+from drwlab.store import Store
+from tests.actors.conftest import (
+    UID,
+    bring_to,
+    entity,
+    make_products,
+    wait_dead,
+    wait_done,
+    wait_for_state,
+    wait_until,
+)
+
+CACHE_URL = "http://127.0.0.1:8001/"
+
+
+def report_body(tree: ProductsTree) -> dict[str, Any]:
+    """The ``pipeline.report.JAO`` body the driver sends for ``tree``."""
+    return {
+        "ousUID": tree.uid,
+        "source": "EU",
+        "report": base64.b64encode(tree.report_path.read_bytes()).decode("ascii"),
+        "timestamp": tree.timestamp,
+        "productsDir": tree.products_dir,
+    }
+
+
+@pytest.fixture
+def jao_tree(tmp_path: Path) -> ProductsTree:
+    """A run's products in the JAO cache, its weblog expanded as the JAO cache does."""
+    tree = make_products(tmp_path / "jao")
+    expand_weblog(tree.weblog_path, tmp_path / "jao" / "weblogs")
+    return tree
+
+
+@pytest.fixture
+def qa2(bus: MessageBus, store: Store, xtss: Xtss, tmp_path: Path) -> Iterator[AquaQA2]:
+    actor = AquaQA2(bus, store, cache_dir=tmp_path / "jao", cache_url=CACHE_URL).start()
+    yield actor
+    actor.stop()
+
+
+@pytest.fixture
+def ready(qa2: AquaQA2, xtss: Xtss, bus: MessageBus, store: Store, jao_tree: ProductsTree) -> str:
+    """An OUS in ReadyForReview whose report is stored."""
+    bring_to(xtss, State.READY_FOR_REVIEW)
+    wait_done(store, bus.send("pipeline.report.JAO", report_body(jao_tree)))
+    return UID
+
+
+def test_a_report_is_stored_once_even_if_delivered_twice(
+    qa2: AquaQA2, bus: MessageBus, store: Store, jao_tree: ProductsTree
+) -> None:
+    for _ in range(2):
+        wait_done(store, bus.send("pipeline.report.JAO", report_body(jao_tree)))
+    [doc] = store.all_docs("pipeline-reports")
+    assert doc["_id"] == "uid___X1_X1_Xb2-2018_07_19T07_10_03.781"
+    assert {k: v for k, v in doc.items() if not k.startswith("_")} == report_body(jao_tree)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"report": "not base64!"},
+        {"report": base64.b64encode(b"<html/>").decode()},
+        {"ousUID": "uid://X1/X1/Xff"},
+        {"productsDir": "../elsewhere"},
+        {"timestamp": "yesterday"},
+        {"source": "ESO"},
+    ],
+    ids=["base64", "not-a-report", "other-ous", "products-dir", "timestamp", "source"],
+)
+def test_malformed_reports_are_dead_lettered_and_qa2_carries_on(
+    qa2: AquaQA2, bus: MessageBus, store: Store, jao_tree: ProductsTree, change: dict[str, str]
+) -> None:
+    bad = bus.send("pipeline.report.JAO", {**report_body(jao_tree), **change})
+    assert wait_dead(bus, bad)["error"]
+    wait_done(store, bus.send("pipeline.report.JAO", report_body(jao_tree)))
+    assert len(store.all_docs("pipeline-reports")) == 1
+    assert qa2.is_alive
+
+
+def test_review_starts_reviewing_and_shows_scores_and_weblog(
+    qa2: AquaQA2, ready: str, store: Store, tmp_path: Path
+) -> None:
+    assert [d["entityId"] for d in qa2.ready_for_review()] == [ready]
+    review = qa2.review(ready)
+    assert review.state == "Reviewing" and entity(store)["state"] == "Reviewing"
+    assert review.report.ous_uid == ready and len(review.report.scores) == 10
+    assert all(0 <= s.score <= 1 for s in review.report.scores)
+    assert review.report_xml.startswith("<?xml")
+    assert review.weblog_path is not None and review.weblog_path.is_file()
+    assert review.weblog_path.is_relative_to(tmp_path / "jao" / "weblogs")
+    stem = review.weblog_path.parent.name
+    assert review.weblog_url == f"{CACHE_URL}weblogs/{stem}/index.html"
+    assert qa2.ready_for_review() == []
+
+
+def test_review_needs_a_ready_ous_with_its_report(qa2: AquaQA2, xtss: Xtss) -> None:
+    bring_to(xtss, State.READY_FOR_REVIEW)
+    with pytest.raises(ReviewError, match="report has not arrived"):
+        qa2.review(UID)
+    bring_to(xtss, State.PROCESSING, uid="uid://X1/X1/Xc1")
+    with pytest.raises(ReviewError, match="uid://X1/X1/Xc1 is in Processing"):
+        qa2.review("uid://X1/X1/Xc1")
+
+
+@pytest.mark.parametrize(
+    ("flag", "state"),
+    [
+        ("Pass", "DeliveryInProgress"),
+        ("semipass", "DeliveryInProgress"),
+        ("FAIL", "ReadyForProcessing"),
+        (QA2Flag.CANCEL, "ReadyForReview"),
+    ],
+)
+def test_each_decision_moves_the_ous_as_the_original_did(
+    qa2: AquaQA2,
+    ready: str,
+    bus: MessageBus,
+    store: Store,
+    jao_tree: ProductsTree,
+    flag: str,
+    state: str,
+) -> None:
+    qa2.review(ready)
+    assert qa2.decide(ready, flag)["state"] == state
+    states = [h["state"] for h in entity(store)["history"]]
+    ingest = [m["body"] for m in bus.unread("ingest.JAO")]
+    if state == "DeliveryInProgress":
+        assert states[-3:] == ["Reviewing", "Verified", "DeliveryInProgress"]
+        assert ingest == [
+            {"ousUID": ready, "timestamp": jao_tree.timestamp, "productsDir": jao_tree.products_dir}
+        ]
+    else:
+        assert states[-2:] == ["Reviewing", state]
+        assert ingest == []
+
+
+def test_deciding_on_an_ous_not_under_review_names_it_and_its_state(
+    qa2: AquaQA2, ready: str
+) -> None:
+    with pytest.raises(ReviewError, match=f"{ready} is in ReadyForReview, not Reviewing"):
+        qa2.decide(ready, "Pass")
+    with pytest.raises(ValueError, match="unknown QA2 flag"):
+        parse_flag("Maybe")
+
+
+def test_the_autopilot_passes_every_ous_ready_for_review(
+    bus: MessageBus, store: Store, xtss: Xtss, jao_tree: ProductsTree, tmp_path: Path
+) -> None:
+    pilot = AquaQA2(bus, store, cache_dir=tmp_path / "jao", autopilot="Pass").start()
+    try:
+        bring_to(xtss, State.READY_FOR_REVIEW)
+        bus.send("pipeline.report.JAO", report_body(jao_tree))
+        doc = wait_for_state(store, UID, State.DELIVERY_IN_PROGRESS)
+        assert [h["reason"] for h in doc["history"][-3:-1]] == ["QA2 review started", "QA2 Pass"]
+        wait_until(lambda: bus.unread("ingest.JAO"))
+    finally:
+        pilot.stop()
+    assert not pilot.is_alive
+
+
+def test_the_terminal_ui_lists_reviews_and_passes_an_ous(qa2: AquaQA2, ready: str) -> None:
+    out = io.StringIO()
+    AquaTui(qa2, stdin=io.StringIO(f"\n{ready}\nx\np\nq\n"), stdout=out).run()
+    text = out.getvalue()
+    assert "OUSs ready to be reviewed:" in text and ready in text
+    assert "hifa_bandpass" in text and "Overall QA score" in text
+    assert f"Weblog: {CACHE_URL}weblogs/" in text
+    assert "Please answer P, S, F or C." in text
+    assert f"{ready}: Pass; now DeliveryInProgress" in text
+    assert "No OUSs ready to be reviewed." in text
+
+
+def test_the_terminal_ui_reports_errors_and_cancels_at_end_of_input(
+    qa2: AquaQA2, ready: str, store: Store
+) -> None:
+    out = io.StringIO()
+    assert run_tui(qa2, stdin=io.StringIO(f"uid://nope\n{ready}\n"), stdout=out) == 0
+    text = out.getvalue()
+    assert "Cannot review uid://nope" in text
+    assert f"{ready}: Cancel; now ReadyForReview" in text
+    assert entity(store)["state"] == "ReadyForReview"
