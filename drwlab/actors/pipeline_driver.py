@@ -38,6 +38,7 @@ from drwlab.errors import (
     DrwlabError,
     IllegalTransition,
     InvalidMessage,
+    NotFound,
     PipelineFailed,
     UnknownOus,
 )
@@ -45,7 +46,7 @@ from drwlab.lifecycle import State
 from drwlab.products import ProductsTree, check_prog_id
 from drwlab.store.base import Store
 from drwlab.timeutil import format_timestamp, parse_timestamp, timestamp
-from drwlab.uids import check_uid
+from drwlab.uids import check_uid, uid_to_doc_id
 
 logger = logging.getLogger(__name__)
 
@@ -154,10 +155,38 @@ class PipelineDriver(Actor):
         try:
             entity = self.xtss.set_state(uid, State.PROCESSING, reason=f"on {self.executive}")
         except (IllegalTransition, UnknownOus) as error:
-            # Retrying cannot help: a stale or duplicate request, or no entity at all.
-            raise InvalidMessage(f"cannot process {uid}: {type(error).__name__}: {error}") from None
+            interrupted = self._interrupted_run(uid)
+            if interrupted is None:
+                # Retrying cannot help: a stale or duplicate request, or no entity at all.
+                reason = f"{type(error).__name__}: {error}"
+                raise InvalidMessage(f"cannot process {uid}: {reason}") from None
+            entity = interrupted
+            logger.warning(
+                "%s: %s was left in Processing by an interrupted run; running it again",
+                self.name,
+                uid,
+            )
         history = entity.get("history") or []
         return sum(1 for entry in history if entry.get("state") == State.PROCESSING.value)
+
+    def _interrupted_run(self, uid: str) -> dict[str, Any] | None:
+        """The entity if ``uid`` sits in Processing on this executive, else None.
+
+        That happens when a driver died mid-run (its process killed): the bus
+        delivers the request again once the claim's lease expires, and this
+        driver takes the run over instead of leaving the OUS stuck in Processing.
+        """
+        try:
+            entity = self.store.get("status-entities", uid_to_doc_id(uid))
+        except NotFound:
+            return None
+        flags = entity.get("flags") or {}
+        if (
+            entity.get("state") == State.PROCESSING.value
+            and flags.get("PL_PROCESSING_EXECUTIVE") == self.executive
+        ):
+            return entity
+        return None
 
     def _run(self, request: ProcessRequest, attempt: int) -> ProductsTree:
         """Run the pipeline; the complete products tree, or PipelineFailed with the reason."""

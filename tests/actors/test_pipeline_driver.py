@@ -162,3 +162,26 @@ def test_an_ous_requeued_by_hand_during_its_run_keeps_its_new_state(
     wait_done(store, message)
     assert entity(store)["state"] == "ReadyForProcessing"
     assert entity(store)["history"][-1]["actor"] == "operator"
+
+
+def test_a_run_interrupted_by_a_killed_driver_is_taken_over_on_redelivery(
+    make_driver: MakeDriver, launcher: Launcher, xtss: Xtss, store: Store
+) -> None:
+    # As if a driver had claimed the request, set Processing, and been killed:
+    # the request comes back once its lease expires, the OUS still in Processing.
+    launcher.launch(PROG, UID)
+    xtss.set_state(UID, State.PROCESSING, actor="pipeline-driver.EU", reason="killed run")
+    make_driver()
+    doc = wait_for_state(store, UID, State.READY_FOR_REVIEW)
+    assert [h["state"] for h in doc["history"]][-2:] == ["Processing", "ReadyForReview"]
+
+
+def test_an_ous_processing_on_another_executive_is_not_taken_over(
+    make_driver: MakeDriver, launcher: Launcher, xtss: Xtss, bus: MessageBus, store: Store
+) -> None:
+    message = launcher.launch(PROG, UID, executive="NA").message_id
+    xtss.set_state(UID, State.PROCESSING, actor="pipeline-driver.NA")
+    make_driver()
+    stale = bus.send("pipeline.process.EU", {"progID": PROG, "ousUID": UID, "recipe": "R"})
+    assert "cannot process" in wait_dead(bus, stale)["error"]
+    assert entity(store)["state"] == "Processing" and message
