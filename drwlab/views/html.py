@@ -1,0 +1,254 @@
+"""HTML fragments of the tables: the board, each table, dead letters, liveness, links.
+
+The dashboard page, the exported report and the notebook's ``widgets.HTML``
+all build their markup here, so they look alike and escape alike: every value
+that came from a document goes through :func:`esc` (uids, selectors and
+message bodies are user input). The CSS is one string, inlined by each page.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+import pandas as pd
+
+from drwlab.lifecycle import State
+from drwlab.views.tables import Board, Snapshot, plain
+
+STATE_COLORS: dict[str, str] = {
+    State.FULLY_OBSERVED.value: "#cfd8dc",
+    State.READY_FOR_PROCESSING.value: "#90caf9",
+    State.PROCESSING.value: "#42a5f5",
+    State.PROCESSING_PROBLEM.value: "#ef5350",
+    State.READY_FOR_REVIEW.value: "#ffcc80",
+    State.REVIEWING.value: "#ffa726",
+    State.VERIFIED.value: "#aed581",
+    State.DELIVERY_IN_PROGRESS.value: "#fff176",
+    State.DELIVERED.value: "#66bb6a",
+}
+"""One color per life-cycle state, shared by the board, the diagram and the timeline."""
+
+UNKNOWN_COLOR = "#bdbdbd"
+
+STYLE = """
+body { font-family: Verdana, "DejaVu Sans", sans-serif; margin: 1em; color: #212121; }
+h1 { margin: 0 0 .3em 0; }
+h2 { margin: 1.2em 0 .4em 0; font-size: 1.2em; }
+th { text-align: left; padding: 3px 6px; }
+td { padding: 3px 6px; vertical-align: top; }
+caption { font-size: larger; font-style: italic; font-weight: bold; }
+.tables { display: flex; flex-wrap: wrap; gap: 8px; align-items: flex-start; }
+.table-div { border: 1px solid gray; margin: 4px 0; padding: 2px; overflow-x: auto; }
+.wide { width: 100%; }
+.board { width: 100%; table-layout: fixed; border-collapse: collapse; }
+.board th { font-size: .85em; border-bottom: 3px solid #ccc; }
+.board td { padding: 2px; }
+.card { border-left: 4px solid #999; background: #fafafa; margin: 2px 0; padding: 2px 4px; }
+.card .uid { display: block; font-family: monospace; font-size: .9em; word-break: break-all; }
+.small { font-size: smaller; color: #555; }
+.count { font-size: smaller; color: #777; font-weight: normal; }
+.empty { color: #888; font-style: italic; }
+.error { color: #b71c1c; font-family: monospace; white-space: pre-wrap; }
+.body { font-family: monospace; font-size: .85em; word-break: break-all; }
+table.data tr:nth-child(even) td { background: #f5f5f5; }
+.updated { font-size: smaller; color: #777; }
+.links li { margin: 2px 0; }
+svg text { font-family: Verdana, "DejaVu Sans", sans-serif; }
+""".strip()
+
+
+def esc(value: Any) -> str:
+    """``value`` as escaped HTML text; None and NaN as the empty string."""
+    if type(value) is str:  # the common case, first: tables are mostly text
+        return html.escape(value, quote=True)
+    value = plain(value)
+    return "" if value is None else html.escape(str(value), quote=True)
+
+
+def state_color(state: Any) -> str:
+    """The color of ``state`` (grey for a state the life-cycle does not know)."""
+    return STATE_COLORS.get(str(state), UNKNOWN_COLOR)
+
+
+def _when(value: Any) -> str:
+    return esc(value).replace("T", " ")
+
+
+def _card(card: Mapping[str, Any], state: str) -> str:
+    extra = " ".join(esc(card.get(key)) for key in ("substate", "executive") if card.get(key))
+    return (
+        f'<div class="card" data-uid="{esc(card.get("uid"))}" '
+        f'style="border-left-color: {state_color(state)}">'
+        f'<span class="uid">{esc(card.get("uid"))}</span>'
+        + (f'<span class="small">{extra}</span><br>' if extra else "")
+        + f'<span class="small">{_when(card.get("timestamp"))}</span></div>'
+    )
+
+
+def _column(state: str, cards: Sequence[Mapping[str, Any]], limit: int | None) -> str:
+    shown = cards if limit is None else cards[:limit]
+    more = len(cards) - len(shown)
+    tail = f'<div class="empty">{more} more not shown</div>' if more > 0 else ""
+    return (
+        f'<td data-state="{esc(state)}">'
+        + "".join(_card(card, state) for card in shown)
+        + f"{tail}</td>"
+    )
+
+
+def board_html(board: Board, *, limit: int | None = None) -> str:
+    """The OUSs in one column per state, like the original dashboard's first table.
+
+    ``limit`` keeps the newest cards of each column and says how many were left out.
+    """
+    heads = "".join(
+        f'<th style="border-bottom-color: {state_color(state)}">{esc(state)} '
+        f'<span class="count">{len(cards)}</span></th>'
+        for state, cards in board.items()
+    )
+    cells = "".join(_column(state, cards, limit) for state, cards in board.items())
+    return (
+        '<table class="board"><caption>ObsUnitSets status entities</caption>'
+        f"<tr>{heads}</tr><tr>{cells}</tr></table>"
+    )
+
+
+def table_html(
+    table: pd.DataFrame,
+    *,
+    caption: str,
+    headers: Mapping[str, str] | None = None,
+    classes: Mapping[str, str] | None = None,
+    limit: int | None = None,
+) -> str:
+    """``table`` as an HTML table; ``headers`` picks and names columns (default: all).
+
+    ``classes`` gives a CSS class per column; ``limit`` keeps the first rows
+    and says how many were left out.
+    """
+    headers = headers or {str(name): str(name) for name in table.columns}
+    classes = classes or {}
+    names = list(headers)
+    head = "".join(f"<th>{esc(title)}</th>" for title in headers.values())
+    shown = table if limit is None else table.head(limit)
+    rows = [
+        "<tr>"
+        + "".join(
+            f'<td class="{esc(classes[name])}">{esc(value)}</td>'
+            if name in classes
+            else f"<td>{esc(value)}</td>"
+            for name, value in zip(names, row, strict=True)
+        )
+        + "</tr>"
+        for row in shown[names].itertuples(index=False)
+    ]
+    if not rows:
+        rows = [f'<tr><td class="empty" colspan="{len(names)}">none</td></tr>']
+    more = len(table) - len(shown)
+    if more > 0:
+        rows.append(f'<tr><td class="empty" colspan="{len(names)}">{more} more not shown</td></tr>')
+    return (
+        f'<table class="data"><caption>{esc(caption)} <span class="count">{len(table)}</span>'
+        f"</caption><tr>{head}</tr>{''.join(rows)}</table>"
+    )
+
+
+def _safe_href(url: str) -> str | None:
+    parts = urlsplit(url)
+    if parts.scheme in ("http", "https") or (not parts.scheme and not parts.netloc):
+        return url
+    return None
+
+
+def links_html(links: Mapping[str, str] | None, *, clickable: bool = True) -> str:
+    """A list of named links (caches, weblogs); as plain text when not ``clickable``."""
+    if not links:
+        return '<p class="empty">no links</p>'
+    items = []
+    for name, url in links.items():
+        href = _safe_href(str(url)) if clickable else None
+        if href is None:
+            items.append(f"<li>{esc(name)}: <code>{esc(url)}</code></li>")
+        else:
+            items.append(
+                f'<li><a href="{esc(href)}" target="_blank" rel="noopener">{esc(name)}</a></li>'
+            )
+    return f'<ul class="links">{"".join(items)}</ul>'
+
+
+# Each dashboard table: fragment id -> (caption, snapshot attribute, column headers).
+TABLES: dict[str, tuple[str, str, dict[str, str]]] = {
+    "pipeline-reports": (
+        "Pipeline reports",
+        "pipeline_reports",
+        {"ousUID": "OUS UID", "source": "Source", "timestamp": "Timestamp"},
+    ),
+    "delivery-status": (
+        "Delivery status",
+        "delivery_status",
+        {
+            "timestamp": "Timestamp",
+            "progID": "Program ID",
+            "ousUID": "OUS UID",
+            "products": "Products",
+            "complete": "Delivered?",
+        },
+    ),
+    "unread-messages": (
+        "Unread messages",
+        "unread_messages",
+        {"selector": "Selector", "creationTimestamp": "Timestamp", "sender": "Sender"},
+    ),
+    "ngas": (
+        "NGAS documents",
+        "ngas",
+        {"name": "NGAS ID", "size": "Size", "writeTimestamp": "Write timestamp"},
+    ),
+    "products-metadata": (
+        "Products metadata",
+        "products_metadata",
+        {"productID": "Product ID", "timestamp": "Timestamp", "progID": "Program ID"}
+        | {"ousUID": "OUS UID"},
+    ),
+    "dead-letters": (
+        "Dead letters",
+        "dead_letters",
+        {
+            "selector": "Selector",
+            "error": "Error",
+            "attempts": "Attempts",
+            "creationTimestamp": "Created",
+            "body": "Body",
+        },
+    ),
+    "liveness": (
+        "Actor liveness",
+        "liveness",
+        {"actor": "Actor", "lastHandled": "Last message handled", "handled": "Handled"},
+    ),
+}
+
+_CLASSES = {"error": "error", "body": "body"}
+
+
+def snapshot_table(snap: Snapshot, name: str, *, limit: int | None = None) -> str:
+    """The dashboard table ``name`` (a key of :data:`TABLES`) of ``snap``."""
+    caption, attribute, headers = TABLES[name]
+    table: pd.DataFrame = getattr(snap, attribute)
+    return table_html(table, caption=caption, headers=headers, classes=_CLASSES, limit=limit)
+
+
+def fragments(snap: Snapshot, *, limit: int | None = None) -> dict[str, str]:
+    """Element id -> inner HTML of every live part of the dashboard."""
+    parts = {"board": board_html(snap.board, limit=limit)}
+    parts.update({name: snapshot_table(snap, name, limit=limit) for name in TABLES})
+    parts["updated"] = f"updated {_when(snap.taken_at)} UTC"
+    return parts
+
+
+def sections(ids: Sequence[str], parts: Mapping[str, str]) -> str:
+    """``<div class="table-div" id=...>`` for each id, filled from ``parts``."""
+    return "".join(f'<div class="table-div" id="{esc(i)}">{parts.get(i, "")}</div>' for i in ids)

@@ -1,0 +1,167 @@
+"""A sequence diagram of one OUS: which actor sent what to whom, in order, from ``msgq``.
+
+The messages of an OUS are those whose body names it (``ousUID``, an RPC
+request's ``request.ousUID``, or a file ``name`` carrying its dashed uid, as
+the cache messages do), plus the replies to its RPC requests (messages sent
+to a request's ``msgbackID``). Each becomes an arrow from its ``sender`` to
+the actor that handled it (``handledBy``); a message nobody handled yet
+points at its selector, a dead-lettered one is drawn red with its error.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from drwlab.store.base import Doc, Store
+from drwlab.uids import is_uid, uid_to_dashed
+from drwlab.views.html import esc
+from drwlab.views.tables import describe_error, summarize_body
+
+FIELDS = [
+    "_id",
+    "selector",
+    "sender",
+    "handledBy",
+    "body",
+    "creationTimestamp",
+    "msgbackID",
+    "state",
+    "error",
+]
+LEFT, PITCH, HEAD, ROW = 110, 170, 40, 34
+_INSTANCE = re.compile(r"-\d+$")  # a listener's instance number: xtss-1, xtss-2
+
+
+@dataclass(frozen=True)
+class Arrow:
+    """One message of the diagram."""
+
+    source: str
+    target: str
+    label: str
+    when: str
+    detail: str
+    reply: bool = False
+    dead: bool = False
+
+
+def ous_messages(store: Store, uid: str) -> list[Doc]:
+    """The ``msgq`` documents about OUS ``uid`` and the replies to its RPC calls, oldest first."""
+    about: list[dict[str, Any]] = [{"body.ousUID": uid}, {"body.request.ousUID": uid}]
+    if is_uid(uid):
+        about.append({"body.name": {"$regex": f"-{uid_to_dashed(uid)}-"}})
+    docs = store.find("msgq", {"$or": about}, fields=FIELDS)
+    backs = sorted({str(doc["msgbackID"]) for doc in docs if doc.get("msgbackID")})
+    if backs:
+        docs += store.find("msgq", {"selector": {"$in": backs}}, fields=FIELDS)
+    unique = {str(doc.get("_id")): doc for doc in docs}
+    return sorted(unique.values(), key=lambda d: (str(d.get("creationTimestamp")), d["_id"]))
+
+
+def actor_name(identity: Any) -> str:
+    """``pipeline-driver.EU-1@host:123`` -> ``pipeline-driver.EU`` (as senders name themselves)."""
+    if not identity:
+        return "?"
+    return _INSTANCE.sub("", str(identity).split("@", 1)[0])
+
+
+def _label(doc: Doc, reply: bool) -> str:
+    body = doc.get("body")
+    if reply:
+        failed = isinstance(body, dict) and "error" in body
+        return "reply: error" if failed else "reply"
+    label = str(doc.get("selector"))
+    if isinstance(body, dict) and "operation" in body:
+        label += f": {body['operation']} {body.get('value', '')}".rstrip()
+    return label
+
+
+def arrows(docs: Sequence[Doc]) -> list[Arrow]:
+    """The messages as arrows, replies going back from the callee to the caller."""
+    callee: dict[str, tuple[str, str]] = {}
+    result = []
+    for doc in docs:
+        selector = str(doc.get("selector"))
+        reply = selector in callee
+        if reply:  # back from whoever handled the request to whoever sent it
+            target, source = callee[selector]
+        else:
+            source = actor_name(doc.get("sender"))
+            target = actor_name(doc["handledBy"]) if doc.get("handledBy") else f"[{selector}]"
+        if doc.get("msgbackID"):
+            callee[str(doc["msgbackID"])] = (source, target)
+        dead = doc.get("state") == "dead"
+        detail = summarize_body(doc.get("body"))
+        if dead:
+            detail = f"DEAD: {describe_error(doc.get('error'))} | {detail}"
+        when = str(doc.get("creationTimestamp") or "")
+        result.append(Arrow(source, target, _label(doc, reply), when, detail, reply, dead))
+    return result
+
+
+def _participants(items: Sequence[Arrow]) -> list[str]:
+    names: dict[str, None] = {}
+    for arrow in items:
+        names.setdefault(arrow.source)
+        names.setdefault(arrow.target)
+    return list(names)
+
+
+def _arrow(arrow: Arrow, index: int, xs: dict[str, float], y: float) -> str:
+    x1, x2 = xs[arrow.source], xs[arrow.target]
+    color = "#c62828" if arrow.dead else "#37474f"
+    dash = ' stroke-dasharray="5 3"' if arrow.reply else ""
+    if x1 == x2:
+        path = f"M{x1},{y - 6} h30 v12 h-28"
+        label_x, anchor = x1 + 36, "start"
+    else:
+        path = f"M{x1},{y} H{x2 - 3 if x2 > x1 else x2 + 3}"
+        label_x, anchor = (x1 + x2) / 2, "middle"
+    return (
+        f'<g class="message" data-index="{index}"><title>{esc(arrow.when)} '
+        f"{esc(arrow.source)} \u2192 {esc(arrow.target)}: {esc(arrow.detail)}</title>"
+        f'<text x="8" y="{y + 4}" font-size="10" fill="#777">{index}. '
+        f"{esc(arrow.when[11:23])}</text>"
+        f'<path d="{path}" fill="none" stroke="{color}" stroke-width="1.4"{dash} '
+        f'marker-end="url(#seq-arrow)"/>'
+        f'<text x="{label_x:.0f}" y="{y - 5}" font-size="11" text-anchor="{anchor}" '
+        f'fill="{color}">{esc(arrow.label)}</text></g>'
+    )
+
+
+def sequence_svg(items: Sequence[Arrow], *, title: str = "") -> str:
+    """The arrows as an SVG sequence diagram (participants in order of appearance)."""
+    if not items:
+        return '<p class="empty">no messages for this OUS</p>'
+    names = _participants(items)
+    xs = {name: float(LEFT + 70 + i * PITCH) for i, name in enumerate(names)}
+    width = LEFT + 70 + len(names) * PITCH
+    height = HEAD + 20 + len(items) * ROW + 10
+    heads = "".join(
+        f'<g class="participant" data-name="{esc(name)}"><rect x="{xs[name] - 78}" y="8" '
+        f'width="156" height="26" rx="4" fill="#eceff1" stroke="#607d8b"/>'
+        f'<text x="{xs[name]}" y="25" font-size="11" text-anchor="middle">{esc(name)}</text>'
+        f'<line x1="{xs[name]}" y1="34" x2="{xs[name]}" y2="{height - 6}" stroke="#b0bec5" '
+        f'stroke-dasharray="4 3"/></g>'
+        for name in names
+    )
+    body = "".join(
+        _arrow(arrow, i + 1, xs, HEAD + 20 + i * ROW + 10) for i, arrow in enumerate(items)
+    )
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="sequence" width="{width}" '
+        f'height="{height}" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="{esc(title or "message sequence")}" '
+        f'font-family="Verdana, DejaVu Sans, sans-serif"><defs><marker id="seq-arrow" '
+        f'viewBox="0 0 10 10" refX="9" refY="5" markerWidth="8" markerHeight="8" '
+        f'markerUnits="userSpaceOnUse" orient="auto"><path d="M0,0 L10,5 L0,10 z" '
+        f'fill="#37474f"/></marker></defs>{heads}{body}</svg>'
+    )
+
+
+def ous_sequence_svg(store: Store, uid: str) -> str:
+    """The sequence diagram of OUS ``uid``, read from the store."""
+    return sequence_svg(arrows(ous_messages(store, uid)), title=f"messages of {uid}")

@@ -1,0 +1,91 @@
+"""HTML fragments escape every value: uids, selectors and bodies are user input."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+
+from drwlab.lifecycle import State
+from drwlab.store.base import Store
+from drwlab.views import html, tables
+from tests.views.wire import message, status_doc
+
+EVIL = "<script>alert('x')</script>"
+
+
+class _Tags(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+        self.hrefs: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        self.hrefs += [value or "" for name, value in attrs if name == "href"]
+
+
+def parse(markup: str) -> _Tags:
+    parser = _Tags()
+    parser.feed(markup)
+    return parser
+
+
+def _evil_store(store: Store) -> None:
+    doc = status_doc("uid://X1/X1/Xa1", [State.READY_FOR_PROCESSING], executive=EVIL)
+    doc.update(_id="evil", entityId=EVIL, substate=EVIL)
+    store.put("status-entities", doc)
+    store.bulk_put(
+        "msgq",
+        [
+            message(EVIL, {"text": EVIL}, at=1, sender=EVIL),
+            message("x", {"ousUID": EVIL}, at=2, state="dead", error=EVIL),
+        ],
+    )
+    store.put("pipeline-reports", {"ousUID": EVIL, "source": EVIL, "timestamp": EVIL})
+
+
+def test_every_fragment_escapes_user_input(store: Store) -> None:
+    _evil_store(store)
+
+    parts = html.fragments(tables.snapshot(store))
+
+    for name, markup in parts.items():
+        assert "<script>" not in markup, name
+        assert "script" not in parse(markup).tags, name
+    assert "&lt;script&gt;" in parts["board"]
+    assert "&lt;script&gt;" in parts["unread-messages"]
+    assert "&lt;script&gt;" in parts["dead-letters"]
+    assert "&lt;script&gt;" in parts["pipeline-reports"]
+
+
+def test_a_table_shows_none_and_nan_as_empty_and_counts_what_it_leaves_out() -> None:
+    table = tables.frame([{"a": None, "b": float("nan")}, {"a": 1, "b": 2}], ("a", "b"))
+
+    markup = html.table_html(table, caption="T", limit=1)
+
+    assert "<td></td><td></td>" in markup
+    assert "1 more not shown" in markup
+    assert "nan" not in markup.lower().replace("none", "")
+
+
+def test_links_only_link_to_web_addresses() -> None:
+    links = {"EU cache": "http://127.0.0.1:8000/", "bad": "javascript:alert(1)", EVIL: "/w"}
+
+    markup = html.links_html(links)
+
+    assert parse(markup).hrefs == ["http://127.0.0.1:8000/", "/w"]
+    assert "javascript:alert(1)" in markup  # shown as text
+    assert "<script>" not in markup
+
+
+def test_links_as_text_have_no_href() -> None:
+    assert parse(html.links_html({"EU": "http://127.0.0.1:8000/"}, clickable=False)).hrefs == []
+
+
+def test_a_board_column_keeps_its_newest_cards_and_counts_the_rest() -> None:
+    cards = [{"uid": f"uid://X1/X1/Xa{i}", "timestamp": f"t{i}"} for i in range(3)]
+
+    markup = html.board_html({"Delivered": cards, "Verified": []}, limit=2)
+
+    assert "uid://X1/X1/Xa1" in markup and "uid://X1/X1/Xa2" not in markup
+    assert "1 more not shown" in markup
+    assert '<span class="count">3</span>' in markup
