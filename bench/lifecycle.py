@@ -1,0 +1,210 @@
+"""Benchmark of the whole life-cycle: N OUSs launched at once, through to Delivered, per backend.
+
+    .venv/bin/python bench/lifecycle.py [-n 100] [--max-runs 4] [--backend sqlite|couchdb|all]
+                                        [--timeout 900] [--json FILE]
+
+A Sandbox with time scale 0 (no simulated delays), failure rate 0 and AQUA on
+autopilot (Pass): what is measured is the system's own overhead (bus hops,
+XTSS calls, store writes, pipeline subprocesses, rsync, NGAS ingestion).
+Prints a table, then the figures as JSON: time from the first launch to the
+last Delivered, OUSs per minute, and per stage (one state or substate to the
+next, from each entity's history) the median and 90th percentile. The CouchDB
+side uses ``DRWLAB_TEST_COUCHDB_URL`` when set, else starts the project's
+pouchdb-server on a free loopback port (as the tests do). Nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import logging
+import os
+import resource
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from drwlab.sandbox import ENTITIES, Sandbox  # noqa: E402
+from drwlab.store import Store  # noqa: E402
+from drwlab.timeutil import parse_timestamp  # noqa: E402
+
+Figures = dict[str, Any]
+PROG = "2015.1.00657.S"
+TARGET_SECONDS = 60.0
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+@contextmanager
+def store_url(backend: str, workdir: Path) -> Iterator[str]:
+    """The URL of an empty store of ``backend``."""
+    if backend == "sqlite":
+        yield f"sqlite:///{workdir / 'bench.db'}"
+        return
+    from tests.servers import start_couch_server
+
+    server = start_couch_server()
+    try:
+        server.drop_all_databases()
+        yield server.url
+    finally:
+        server.stop()
+
+
+def cpu_seconds() -> dict[str, float]:
+    """CPU time (user + system) of this process (the actors) and of its children (pipelines,
+    rsync); on CouchDB the server's own CPU is not counted."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {
+        "actors": own.ru_utime + own.ru_stime,
+        "subprocesses": children.ru_utime + children.ru_stime,
+    }
+
+
+def wait_all_delivered(store: Store, uids: list[str], timeout: float) -> float:
+    """Block until every OUS is Delivered; the monotonic time it happened."""
+    deadline = time.monotonic() + timeout
+    selector = {"entityId": {"$in": uids}, "state": "Delivered"}
+    while True:
+        seq = store.current_seq(ENTITIES)
+        done = store.count(ENTITIES, selector)
+        if done == len(uids):
+            return time.monotonic()
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"only {done}/{len(uids)} OUSs Delivered in {timeout:g} s")
+        store.wait_for_change(ENTITIES, seq, 1.0)
+
+
+def stage_name(entry: dict[str, Any]) -> str:
+    return f"{entry['state']}/{entry['substate']}" if entry.get("substate") else entry["state"]
+
+
+def stage_latencies(entities: list[dict[str, Any]]) -> dict[str, list[float]]:
+    """Seconds between consecutive state changes ("A -> B"), from each history."""
+    stages: dict[str, list[float]] = {}
+    for entity in entities:
+        changes = [h for h in entity["history"] if h.get("operation") != "clear-flag"]
+        for before, after in itertools.pairwise(changes):
+            seconds = (
+                parse_timestamp(after["timestamp"]) - parse_timestamp(before["timestamp"])
+            ).total_seconds()
+            name = f"{stage_name(before)} -> {stage_name(after)}"
+            stages.setdefault(name, []).append(seconds)
+    return stages
+
+
+def run(backend: str, n: int, max_runs: int, timeout: float) -> Figures:
+    """One benchmark run on ``backend``; the figures."""
+    load_before = round(os.getloadavg()[0], 1)  # other work on the machine skews figures
+    workdir = Path(tempfile.mkdtemp(prefix="drwlab-bench-"))
+    try:
+        with (
+            store_url(backend, workdir) as url,
+            Sandbox(
+                url,
+                workdir,
+                time_scale=0,
+                seed=1,
+                failure_rate=0,
+                autopilot="Pass",
+                max_runs=max_runs,
+            ) as sandbox,
+        ):
+            uids = [f"uid://X1/X2/X{i:x}" for i in range(n)]
+            cpu_before = cpu_seconds()
+            started = time.monotonic()
+            for uid in uids:
+                sandbox.launch(PROG, uid)
+            launched = time.monotonic()
+            finished = wait_all_delivered(sandbox.store, uids, timeout)
+            cpu = {k: round(v - cpu_before[k], 1) for k, v in cpu_seconds().items()}
+            entities = sandbox.store.find(ENTITIES, {"entityId": {"$in": uids}})
+        result = figures(backend, n, max_runs, started, launched, finished, entities)
+        result.update(cpu_s=cpu, load_average_before=load_before)
+        return result
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def figures(
+    backend: str,
+    n: int,
+    max_runs: int,
+    started: float,
+    launched: float,
+    finished: float,
+    entities: list[dict[str, Any]],
+) -> Figures:
+    elapsed = finished - started
+    stages = {
+        name: {
+            "n": len(values),
+            "median_s": round(statistics.median(values), 3),
+            "p90_s": round(percentile(values, 0.9), 3),
+        }
+        for name, values in stage_latencies(entities).items()
+    }
+    return {
+        "backend": backend,
+        "ouss": n,
+        "max_runs": max_runs,
+        "cpus": os.cpu_count(),
+        "launch_s": round(launched - started, 2),
+        "all_delivered_s": round(elapsed, 2),
+        "ouss_per_minute": round(n / elapsed * 60, 1),
+        "target_met": backend != "sqlite" or elapsed <= TARGET_SECONDS,
+        "stages": stages,
+    }
+
+
+def print_table(result: Figures) -> None:
+    print(
+        f"\n{result['backend']}: {result['ouss']} OUSs, max_runs {result['max_runs']}: "
+        f"launched in {result['launch_s']} s, all Delivered in {result['all_delivered_s']} s "
+        f"({result['ouss_per_minute']} OUSs/minute); CPU s: {result['cpu_s']}, "
+        f"load average before: {result['load_average_before']}"
+    )
+    print(f"  {'stage':<72} {'median s':>9} {'p90 s':>8} {'n':>5}")
+    for name, stage in result["stages"].items():
+        print(f"  {name:<72} {stage['median_s']:>9} {stage['p90_s']:>8} {stage['n']:>5}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("-n", type=int, default=100, help="OUSs launched at once (default 100)")
+    parser.add_argument("--max-runs", type=int, default=4, help="pipeline runs at once")
+    parser.add_argument("--backend", choices=["sqlite", "couchdb", "all"], default="all")
+    parser.add_argument("--timeout", type=float, default=900.0, help="give up after (s)")
+    parser.add_argument("--json", type=Path, default=None, help="also write the JSON here")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    backends = ["sqlite", "couchdb"] if args.backend == "all" else [args.backend]
+    results = []
+    for backend in backends:
+        result = run(backend, args.n, args.max_runs, args.timeout)
+        print_table(result)
+        results.append(result)
+    text = json.dumps(results, indent=2)
+    print(text)
+    if args.json is not None:
+        args.json.write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,438 @@
+"""The Sandbox: every actor of the original's single-host topology, in threads of one process.
+
+The topology is the seed's "How to run it": a pipeline driver and its
+replicated cache at each ARC executive (EU by default), the JAO cache pulling
+from each ARC cache, and XTSS, AQUA QA2, the product ingestor and the data
+tracker at JAO, plus the dashboard. Each ``start()`` builds fresh actors, so a
+notebook kernel can start, stop and start again; every HTTP server takes a
+free port and the default work dir is a fresh temporary directory, so two
+sandboxes never collide.
+
+``wait_for`` waits on the store's change feed, never on a sleep loop, and
+gives up early when the OUS rests in a final state (Delivered,
+ProcessingProblem) other than the one asked for: no actor will move it on
+without a person relaunching it.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Protocol
+
+from drwlab.actors.aqua_qa2 import AquaQA2
+from drwlab.actors.data_tracker import DataTracker
+from drwlab.actors.launcher import Launched, Launcher
+from drwlab.actors.pipeline_driver import PipelineDriver
+from drwlab.actors.product_ingestor import ProductIngestor
+from drwlab.actors.replicated_cache import ReplicatedCache
+from drwlab.actors.xtss import Xtss
+from drwlab.bus import MessageBus
+from drwlab.clearall import clear_all
+from drwlab.errors import (
+    IllegalTransition,
+    InvalidMessage,
+    NotFound,
+    PipelineFailed,
+    UnknownOus,
+)
+from drwlab.lifecycle import EXECUTIVES, FINAL_STATES, State, parse_state
+from drwlab.settings import from_environment
+from drwlab.store import Store, open_store, sqlite_url
+from drwlab.store.base import Doc
+from drwlab.uids import check_uid, uid_to_doc_id
+
+log = logging.getLogger(__name__)
+
+ENTITIES = "status-entities"
+JAO = "JAO"
+DB_FILE = "drwlab.db"
+
+
+class Part(Protocol):
+    """What the sandbox needs of each part it runs: the actors and the dashboard server."""
+
+    def start(self) -> Any: ...
+
+    def stop(self, timeout: float = ...) -> None: ...
+
+
+class Sandbox:
+    """All actors of one host, in threads of this process; see the module docstring.
+
+    Parameters
+    ----------
+    store:
+        None (an SQLite file in the work dir; ``DRWLAB_STORE`` is not
+        consulted, so two sandboxes never share a store by accident), a store
+        URL, or an open Store (left open by the sandbox).
+    workdir:
+        Where caches (``caches/<EXEC>``) and pipeline runs (``pipeline/<EXEC>``)
+        go; None: a fresh temporary directory.
+    time_scale:
+        Multiplies every simulated delay (0: none); None: ``DRWLAB_TIME_SCALE`` or 1.0.
+    seed, failure_rate:
+        The mock pipeline's random seed and share of runs ending in ProcessingProblem.
+    executives:
+        The ARCs (or JAO) running a pipeline driver.
+    autopilot:
+        A QA2 flag AQUA answers automatically (e.g. "Pass"; True means
+        "Pass"); False: a person decides; None: "Pass" when
+        ``DRWLAB_AUTOPILOT`` is set, else a person decides.
+    host:
+        Address of the HTTP servers (caches, dashboard), on free ports.
+    max_runs:
+        Pipeline runs each driver may have at once (the original's ``-mr``).
+    start:
+        Start the actors at once (else call ``start()``).
+    """
+
+    def __init__(
+        self,
+        store: Store | str | None = None,
+        workdir: str | Path | None = None,
+        time_scale: float | None = 1.0,
+        seed: int | None = None,
+        failure_rate: float = 0.1,
+        *,
+        executives: Iterable[str] = ("EU",),
+        autopilot: str | bool | None = None,
+        host: str = "127.0.0.1",
+        max_runs: int = 1,
+        start: bool = True,
+    ) -> None:
+        settings = from_environment()
+        self.executives = _check_executives(executives)
+        self.workdir = Path(workdir or tempfile.mkdtemp(prefix="drwlab-")).resolve()
+        self.time_scale = _time_scale(time_scale, settings.time_scale)
+        self.seed = seed
+        self.failure_rate = failure_rate
+        self.autopilot = _autopilot(autopilot, settings.autopilot)
+        self.host = host
+        self.max_runs = max_runs
+        self.caches: dict[str, Path] = {
+            ex: self.workdir / "caches" / ex for ex in (*self.executives, JAO)
+        }
+        self._owns_store = not isinstance(store, Store)
+        self.store_url = (
+            store.url if isinstance(store, Store) else store or sqlite_url(self.workdir / DB_FILE)
+        )
+        self._store: Store | None = store if isinstance(store, Store) else None
+        self._lock = threading.RLock()
+        self._actors: list[tuple[str, Part]] = []
+        self._bus: MessageBus | None = None
+        self._named: dict[str, Any] = {}
+        if start:
+            self.start()
+
+    def __repr__(self) -> str:
+        state = "running" if self.running else "stopped"
+        return f"Sandbox({self.store_url!r}, workdir={str(self.workdir)!r}, {state})"
+
+    # -- lifetime -------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        """True between start() and stop()."""
+        return self._bus is not None
+
+    def start(self) -> Sandbox:
+        """Build fresh actors and start them, JAO side first (idempotent)."""
+        with self._lock:
+            if self._bus is not None:
+                return self
+            for path in self.caches.values():
+                (path / "weblogs").mkdir(parents=True, exist_ok=True)
+            self._bus = MessageBus(self.store)
+            try:
+                for name, build in self._plan():
+                    self._start_one(name, build)
+            except BaseException:
+                log.exception("sandbox failed to start; stopping what started")
+                self.stop()
+                raise
+            log.info("sandbox running: store %s, work dir %s", self.store.url, self.workdir)
+            return self
+
+    def _start_one(self, name: str, build: Callable[[], Part]) -> None:
+        log.info("starting %s", name)
+        actor = build()
+        actor.start()
+        self._actors.append((name, actor))
+        self._named[name] = actor
+
+    def _plan(self) -> list[tuple[str, Callable[[], Part]]]:
+        """(name, builder) in start order; builders run in turn, so later ones see earlier URLs."""
+        bus, store, ts = self.bus, self.store, self.time_scale
+        plan: list[tuple[str, Callable[[], Part]]] = [("xtss", lambda: Xtss(bus, store))]
+        for ex in (JAO, *[e for e in self.executives if e != JAO]):
+            plan.append((f"cache.{ex}", self._cache_builder(ex)))
+        plan += [
+            ("data-tracker", lambda: DataTracker(bus, store, time_scale=ts)),
+            (
+                "product-ingestor",
+                lambda: ProductIngestor(bus, store, cache_dir=self.caches[JAO], time_scale=ts),
+            ),
+            ("aqua-qa2", self._qa2_builder),
+        ]
+        for i, ex in enumerate(self.executives):
+            plan.append((f"pipeline-driver.{ex}", self._driver_builder(ex, i)))
+        plan.append(("dashboard", self._dashboard_builder))
+        return plan
+
+    def _cache_builder(self, ex: str) -> Callable[[], Part]:
+        remotes = {arc: str(self.caches[arc]) for arc in self.executives if arc != JAO}
+        return lambda: ReplicatedCache(
+            self.bus,
+            self.store,
+            executive=ex,
+            cache_dir=self.caches[ex],
+            remotes=remotes if ex == JAO else {},
+            host=self.host,
+            port=0,
+        )
+
+    def _qa2_builder(self) -> Part:
+        jao_cache: ReplicatedCache = self._named[f"cache.{JAO}"]
+        return AquaQA2(
+            self.bus,
+            self.store,
+            cache_dir=self.caches[JAO],
+            cache_url=jao_cache.url,
+            autopilot=self.autopilot,
+        )
+
+    def _dashboard_builder(self) -> Part:
+        from drwlab.views.dashboard import Dashboard  # views sit above the sandbox: load late
+
+        return Dashboard(self.store, host=self.host, port=0, links=self.urls)
+
+    def _driver_builder(self, ex: str, index: int) -> Callable[[], Part]:
+        seed = None if self.seed is None else self.seed + index
+        return lambda: PipelineDriver(
+            self.bus,
+            self.store,
+            executive=ex,
+            cache_dir=self.caches[ex],
+            work_dir=self.workdir / "pipeline" / ex,
+            max_runs=self.max_runs,
+            time_scale=self.time_scale,
+            seed=seed,
+            failure_rate=self.failure_rate,
+        )
+
+    def stop(self, timeout: float = 2.0) -> None:
+        """Stop every actor, drivers first and XTSS last, and close the bus (idempotent).
+
+        Every actor is told to stop first, so their loops wind down together;
+        then each is stopped and joined in turn, within ``timeout`` in all.
+        """
+        with self._lock:
+            deadline = time.monotonic() + timeout
+            in_order = list(reversed(self._actors))
+            for _, actor in in_order:
+                stopping = getattr(actor, "stopping", None)
+                if isinstance(stopping, threading.Event):
+                    stopping.set()
+            for name, actor in in_order:
+                log.info("stopping %s", name)
+                try:
+                    actor.stop(timeout=max(0.1, deadline - time.monotonic()))
+                except Exception:
+                    log.exception("error stopping %s", name)
+            self._actors, self._named = [], {}
+            if self._bus is not None:
+                log.info("closing the bus")
+                self._bus.close(timeout=max(0.1, deadline - time.monotonic()))
+                self._bus = None
+            if self._owns_store and self._store is not None:
+                self._store.close()
+                self._store = None
+            log.info("sandbox stopped")
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # -- parts ----------------------------------------------------------------------
+    @property
+    def store(self) -> Store:
+        """The store (opened again after a stop, when the sandbox owns it)."""
+        with self._lock:
+            if self._store is None:
+                self._store = open_store(self.store_url)
+            return self._store
+
+    @property
+    def bus(self) -> MessageBus:
+        """The running sandbox's message bus."""
+        if self._bus is None:
+            raise RuntimeError("the sandbox is stopped: call start() first")
+        return self._bus
+
+    @property
+    def qa2(self) -> AquaQA2:
+        """AQUA QA2: ``ready_for_review()``, ``review(uid)``, ``decide(uid, flag)``."""
+        return self._part("aqua-qa2")  # type: ignore[no-any-return]
+
+    def _part(self, name: str) -> Any:
+        try:
+            return self._named[name]
+        except KeyError:
+            raise RuntimeError("the sandbox is stopped: call start() first") from None
+
+    @property
+    def urls(self) -> dict[str, str]:
+        """``cache.EU``, ``weblogs.EU``, ``cache.JAO``, ``weblogs.JAO``, ... and ``dashboard``."""
+        urls: dict[str, str] = {}
+        for name, actor in self._actors:
+            if isinstance(actor, ReplicatedCache):
+                ex = name.split(".", 1)[1]
+                urls[f"cache.{ex}"] = actor.url
+                urls[f"weblogs.{ex}"] = actor.url.rstrip("/") + "/weblogs/"
+        dashboard = self._named.get("dashboard")
+        if dashboard is not None:
+            urls["dashboard"] = dashboard.url
+        return urls
+
+    # -- using it -------------------------------------------------------------------
+    def launch(
+        self, prog_id: str, uid: str, recipe: str = "PipelineCalibration", executive: str = "EU"
+    ) -> Launched:
+        """Put the OUS in ReadyForProcessing (new, or again) and send it to ``executive``'s driver.
+
+        Raises InvalidMessage for an executive without a driver here, and what
+        ``Launcher.launch`` raises (a malformed uid, an OUS in flight or delivered).
+        """
+        if executive not in self.executives:
+            raise InvalidMessage(
+                f"no pipeline driver for executive {executive!r} in this sandbox "
+                f"(it runs: {', '.join(self.executives)}); "
+                f"use Sandbox(executives=[..., {executive!r}])"
+            )
+        return Launcher(self.bus, self.store).launch(
+            prog_id, uid, recipe=recipe, executive=executive
+        )
+
+    def entity(self, uid: str) -> Doc:
+        """The OUS status entity (state, substate, flags, history); UnknownOus if absent."""
+        try:
+            return self.store.get(ENTITIES, uid_to_doc_id(uid))
+        except NotFound:
+            raise UnknownOus(f"no status entity for {uid}") from None
+
+    def wait_for(self, uid: str, state: State | str, timeout: float = 60.0) -> Doc:
+        """Wait until the OUS is in ``state`` and return its entity.
+
+        Raises
+        ------
+        TimeoutError
+            Not there within ``timeout`` s (the message names the current state).
+        PipelineFailed
+            The OUS is in ProcessingProblem (and ``state`` is another one).
+        IllegalTransition
+            The OUS is Delivered (and ``state`` is another one).
+        """
+        return self.wait_for_any(uid, [state], timeout)
+
+    def wait_for_any(self, uid: str, states: Iterable[State | str], timeout: float = 60.0) -> Doc:
+        """Wait until the OUS is in one of ``states``; errors as :meth:`wait_for`."""
+        wanted = {parse_state(s) for s in states}
+        doc_id = uid_to_doc_id(check_uid(uid))
+        deadline = time.monotonic() + timeout
+        store = self.store
+        while True:
+            seq = store.current_seq(ENTITIES)
+            doc = _get_or_none(store, doc_id)
+            if doc is not None and _is_there(uid, doc, wanted):
+                return doc
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(_timeout_message(uid, wanted, doc, timeout))
+            store.wait_for_change(ENTITIES, seq, min(remaining, 1.0))
+
+    def reset(self) -> None:
+        """The original's clear-all: empty every database and cache; works while running."""
+        with self._lock:
+            if self.running or not self._owns_store:
+                clear_all(self.store, self.caches.values(), running=self.running)
+                return
+            with open_store(self.store_url) as store:
+                clear_all(store, self.caches.values())
+
+    def export_report(self, path: str | Path) -> Path:
+        """Write the self-contained HTML report of this sandbox's store to ``path``."""
+        from drwlab.views.report import write_report
+
+        return write_report(self.store, Path(path), links=self.urls)
+
+
+# -- helpers ------------------------------------------------------------------------
+def _check_executives(executives: Iterable[str]) -> tuple[str, ...]:
+    chosen = tuple(dict.fromkeys(executives))
+    unknown = [ex for ex in chosen if ex not in EXECUTIVES]
+    if unknown or not chosen:
+        raise ValueError(f"executives must be some of {', '.join(EXECUTIVES)}, not {unknown}")
+    return chosen
+
+
+def _time_scale(asked: float | None, from_env: float | None) -> float:
+    value = asked if asked is not None else (from_env if from_env is not None else 1.0)
+    if value < 0:
+        raise ValueError(f"time_scale must be >= 0, not {value!r}")
+    return float(value)
+
+
+def _autopilot(asked: str | bool | None, from_env: bool) -> str | None:
+    if asked is None:
+        asked = from_env
+    if isinstance(asked, bool):
+        return "Pass" if asked else None
+    return asked
+
+
+def _get_or_none(store: Store, doc_id: str) -> Doc | None:
+    try:
+        return store.get(ENTITIES, doc_id)
+    except NotFound:
+        return None
+
+
+def _is_there(uid: str, doc: Mapping[str, Any], wanted: set[State]) -> bool:
+    """True when the OUS is in a wanted state; raises if it rests in another final state."""
+    state = parse_state(doc.get("state"))
+    if state in wanted:
+        return True
+    if state not in FINAL_STATES:
+        return False
+    names = " or ".join(sorted(s.value for s in wanted))
+    if state is State.PROCESSING_PROBLEM:
+        raise PipelineFailed(
+            f"{uid} is in ProcessingProblem ({doc.get('problem') or 'no reason recorded'}); "
+            f"it will not reach {names} unless launched again"
+        )
+    raise IllegalTransition(f"{uid} is {state.value}, a final state: it will never reach {names}")
+
+
+def _timeout_message(
+    uid: str, wanted: set[State], doc: Mapping[str, Any] | None, timeout: float
+) -> str:
+    names = " or ".join(sorted(s.value for s in wanted))
+    if doc is None:
+        return f"{uid} did not reach {names} within {timeout:g} s: no such OUS"
+    current = doc.get("state")
+    if doc.get("substate"):
+        current = f"{current}/{doc['substate']}"
+    problem = f" (problem: {doc['problem']})" if doc.get("problem") else ""
+    return f"{uid} did not reach {names} within {timeout:g} s: it is {current}{problem}"

@@ -1,0 +1,192 @@
+"""The ``drwlab`` command as a person types it: usage errors, launch, reset, demo, Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from drwlab.actors.xtss import Xtss, XtssClient
+from drwlab.bus import MessageBus
+from drwlab.cli import main
+from drwlab.errors import RpcTimeout
+from drwlab.store import Store, open_store, sqlite_url
+
+REPO = Path(__file__).resolve().parent.parent
+PROG = "2015.1.00657.S"
+UID = "uid://X1/X1/Xb0"
+
+
+def cli_env() -> dict[str, str]:
+    """The environment of a ``drwlab`` subprocess: no store or fast-mode settings inherited."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DRWLAB_")}
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def drwlab(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "drwlab", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=REPO,
+        env=cli_env(),
+        check=False,
+    )
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path) -> Iterator[Store]:
+    with open_store(sqlite_url(tmp_path / "drwlab.db")) as store:
+        yield store
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],
+        ["run"],
+        ["frobnicate"],
+        ["run", "pipeline-driver", "XX", "/tmp/cache"],
+        ["run", "replicated-cache", "-e", "JAO"],
+        ["run", "pipeline-driver", "EU", "/tmp/cache", "-mr", "two"],
+        ["launch", PROG],
+        ["launch", PROG, UID, "PipelineCalibration", "MARS"],
+    ],
+)
+def test_wrong_arguments_print_the_usage_and_exit_non_zero(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(argv)
+    assert stopped.value.code != 0
+    assert "usage: drwlab" in capsys.readouterr().err
+
+
+def test_python_dash_m_drwlab_prints_help_and_the_commands() -> None:
+    result = drwlab("--help")
+    assert result.returncode == 0
+    for command in ("run", "launch", "reset", "demo", "dashboard", "report"):
+        assert command in result.stdout
+    assert drwlab("run", "--help").stdout.count("pipeline-driver") >= 1
+
+
+def test_a_launch_refused_by_the_xtss_exits_non_zero_with_the_reason(tmp_path: Path) -> None:
+    result = drwlab("--store", sqlite_url(tmp_path / "x.db"), "launch", PROG, "uid://bad")
+    assert result.returncode == 1
+    assert "not an ALMA uid" in result.stderr
+
+
+def test_launch_then_reset_against_a_store(sqlite_store: Store, tmp_path: Path) -> None:
+    url = sqlite_store.url
+    cache = tmp_path / "cache"
+    (cache / "weblogs" / "old").mkdir(parents=True)
+    (cache / "leftover.zip").write_bytes(b"zip")
+    with MessageBus(sqlite_store) as bus, Xtss(bus, sqlite_store):
+        launched = drwlab("--store", url, "launch", PROG, UID, "PipelineCalibration", "EU")
+        assert launched.returncode == 0, launched.stderr
+        entity = sqlite_store.get("status-entities", "uid___X1_X1_Xb0")
+        assert (entity["state"], entity["progID"]) == ("ReadyForProcessing", PROG)
+        assert [m["body"]["ousUID"] for m in bus.unread("pipeline.process.EU")] == [UID]
+
+        reset = drwlab("--store", url, "reset", "--caches", str(cache))
+        assert reset.returncode == 0, reset.stderr
+        assert sqlite_store.all_docs("status-entities") == []
+        assert bus.unread() == []
+        assert [p.name for p in cache.iterdir()] == ["weblogs"]
+        assert not any((cache / "weblogs").iterdir())
+
+
+def test_demo_runs_two_ouss_to_delivered(tmp_path: Path) -> None:
+    result = drwlab("demo", "-n", "2", "--time-scale", "0", "--workdir", str(tmp_path), timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "2/2 delivered" in result.stdout
+    table = result.stdout.split("OUS ", 1)[1]
+    assert table.count("Delivered") == 2
+
+
+def test_ctrl_c_stops_a_running_xtss_cleanly(sqlite_store: Store) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "drwlab", "--store", sqlite_store.url, "run", "xtss"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+        env=cli_env(),
+    )
+    try:
+        with MessageBus(sqlite_store) as bus:
+            assert_serving(bus)
+        started = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=10)
+        assert process.returncode == 0, stderr
+        assert time.monotonic() - started < 3
+        assert "Traceback" not in stderr
+        assert "xtss stopped" in stderr
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+
+
+def assert_serving(bus: MessageBus, timeout: float = 30) -> None:
+    """The XTSS answers an RPC (a process may take a moment to start)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            XtssClient(bus, sender="test", timeout=2).get_ouss_by_state_substate("Delivered")
+            return
+        except RpcTimeout:
+            if time.monotonic() > deadline:
+                raise
+
+
+def test_aqua_qa2_runs_its_terminal_ui_in_the_foreground(
+    sqlite_store: Store, tmp_path: Path
+) -> None:
+    command = ["--store", sqlite_store.url, "run", "aqua-qa2", "-lc", str(tmp_path / "jao")]
+    result = subprocess.run(
+        [sys.executable, "-m", "drwlab", *command],
+        input="\nq\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+        env=cli_env(),
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("No OUSs ready to be reviewed.") == 2  # listed, refreshed
+    assert "Bye." in result.stdout
+
+
+def test_the_dashboard_serves_the_store_until_sigterm(sqlite_store: Store) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "drwlab", "--store", sqlite_store.url, "dashboard", "-p", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+        env=cli_env(),
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()  # "dashboard of ... at http://...; Ctrl-C to stop"
+        url = line.split(" at ", 1)[1].split(";", 1)[0]
+        assert requests.get(url, timeout=10).status_code == 200
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=10)
+        assert process.returncode == 0, stderr
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
