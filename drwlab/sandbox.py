@@ -96,7 +96,7 @@ class Sandbox:
         self,
         store: Store | str | None = None,
         workdir: str | Path | None = None,
-        time_scale: float | None = 1.0,
+        time_scale: float | None = None,
         seed: int | None = None,
         failure_rate: float = 0.1,
         *,

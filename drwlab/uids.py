@@ -6,8 +6,8 @@ import re
 
 from drwlab.errors import InvalidUid
 
-_UID = re.compile(r"^uid://([A-Za-z0-9]+)/([A-Za-z0-9]+)/([A-Za-z0-9]+)$")
-_DOC_ID = re.compile(r"^uid___([A-Za-z0-9]+)_([A-Za-z0-9]+)_([A-Za-z0-9]+)$")
+_UID = re.compile(r"^uid://([A-Za-z0-9]+)/([A-Za-z0-9]+)/([A-Za-z0-9]+)\Z")
+_DOC_ID = re.compile(r"^uid___([A-Za-z0-9]+)_([A-Za-z0-9]+)_([A-Za-z0-9]+)\Z")
 
 
 def check_uid(uid: object) -> str:
