@@ -259,6 +259,8 @@ class Dashboard:
         """
         since = self._since[db]
         while not self._stop.is_set():
+            if not self._await_clients():
+                continue
             try:
                 if self.store.wait_for_change(db, since, self._poll):
                     since = self.store.current_seq(db)
@@ -266,6 +268,21 @@ class Dashboard:
             except StoreError as error:
                 logger.warning("dashboard: watching %s failed (%s); retrying", db, error)
                 self._stop.wait(1.0)
+
+    def _await_clients(self) -> bool:
+        """True once a page is connected; False after ``poll`` s without one.
+
+        With no page open nothing is watched: a run costs the dashboard no
+        work until someone looks. The feed position is kept, so the first wait
+        after a page connects reports whatever changed meanwhile.
+        """
+        with self._clients_changed:
+            return (
+                self._clients_changed.wait_for(
+                    lambda: bool(self._clients) or self._stop.is_set(), self._poll
+                )
+                and not self._stop.is_set()
+            )
 
     def _push_loop(self) -> None:
         while not self._stop.is_set():
