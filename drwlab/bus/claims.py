@@ -1,0 +1,142 @@
+"""The writes that move a message through its states, each carrying the revision it read.
+
+::
+
+    pending (consumed=false) --claim--> claimed --handler returned--> done
+        ^                                  |
+        +-- handler raised, attempts left -+-- no attempts left, or InvalidMessage --> dead
+        +-- lease expired (listener died) -+
+        +-- given back unstarted (stop) ---+
+
+A write with a stale revision raises Conflict (or fails alone in a bulk
+write): someone else moved the message first, and the loser leaves it alone.
+That is the whole of the exactly-one-listener guarantee.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from drwlab.bus.message import (
+    CLAIMED,
+    DB,
+    DEAD,
+    DONE,
+    LEASE_INDEX,
+    PENDING,
+    error_fields,
+    failure_fields,
+)
+from drwlab.errors import Conflict, InvalidMessage
+from drwlab.store.base import Doc, Store
+from drwlab.timeutil import timestamp
+
+logger = logging.getLogger(__name__)
+
+
+def write_all(store: Store, docs: Sequence[Doc]) -> list[Doc | None]:
+    """Write ``docs`` (one request for several); each written copy, or None on conflict."""
+    if len(docs) == 1:
+        try:
+            return [store.put(DB, docs[0])]
+        except Conflict:
+            return [None]
+    results = store.bulk_put(DB, docs) if docs else []
+    return [
+        dict(doc, _rev=result.rev) if result.error is None and result.rev else None
+        for doc, result in zip(docs, results, strict=True)
+    ]
+
+
+def claim(store: Store, docs: Sequence[Doc], identity: str, lease: float) -> list[Doc]:
+    """Claim pending ``docs`` for ``identity``; return those won, in order."""
+    claims = []
+    for doc in docs:
+        wanted = dict(doc)
+        wanted.pop("notBefore", None)
+        wanted.update(
+            consumed=True,
+            state=CLAIMED,
+            claimedBy=identity,
+            claimedTimestamp=timestamp(),
+            leaseExpires=time.time() + lease,
+            attempts=int(doc.get("attempts") or 0) + 1,
+        )
+        claims.append(wanted)
+    return [doc for doc in write_all(store, claims) if doc is not None]
+
+
+def acknowledge(store: Store, docs: Sequence[Doc], identity: str) -> list[Doc]:
+    """Mark claimed ``docs`` done (their handler returned); return those written."""
+    done = [dict(doc, state=DONE, handledBy=identity, handledTimestamp=timestamp()) for doc in docs]
+    acknowledged = []
+    for doc, written in zip(done, write_all(store, done), strict=True):
+        if written is None:
+            logger.warning(
+                "message %s was taken over before its acknowledgement (lease expired); "
+                "it may be handled twice",
+                doc["_id"],
+            )
+        else:
+            acknowledged.append(written)
+    return acknowledged
+
+
+def give_back(store: Store, docs: Sequence[Doc]) -> None:
+    """Return claimed but unstarted ``docs`` to the queue (the listener is stopping)."""
+    back = [
+        dict(doc, consumed=False, state=PENDING, attempts=max(0, int(doc["attempts"]) - 1))
+        for doc in docs
+    ]
+    write_all(store, back)  # a conflict means someone took it over: fine either way
+
+
+def fail(
+    store: Store, doc: Doc, error: Exception, *, max_attempts: int, retry_delay: float
+) -> bool:
+    """Record ``error`` on claimed ``doc``: retry later, or dead-letter. True if dead."""
+    attempts = int(doc.get("attempts") or 1)
+    dead = isinstance(error, InvalidMessage) or attempts >= max_attempts
+    update = error_fields(error, attempts)
+    if dead:
+        update.update(state=DEAD, deadTimestamp=timestamp())
+    else:
+        delay = retry_delay * 2 ** (attempts - 1)
+        update.update(consumed=False, state=PENDING, notBefore=time.time() + delay)
+    if write_all(store, [dict(doc, **update)])[0] is None:
+        logger.warning("message %s was taken over while its handler failed", doc["_id"])
+    return dead
+
+
+def recover_expired(
+    store: Store, selector: str, *, skip: set[str], max_attempts: int, limit: int
+) -> int:
+    """Return claims of ``selector`` whose lease ran out to the queue (or dead-letter them).
+
+    ``skip``: ids whose handler runs in this process (their lease is being renewed).
+    Returns how many were recovered.
+    """
+    expired = store.find(
+        DB,
+        {"selector": selector, "state": CLAIMED, "leaseExpires": {"$lt": time.time()}},
+        sort=[{field: "asc"} for field in LEASE_INDEX],
+        limit=limit,
+    )
+    recovered = 0
+    for doc in expired:
+        if doc["_id"] in skip:
+            continue
+        attempts = int(doc.get("attempts") or 1)
+        why = f"{doc.get('claimedBy')} did not finish within its lease"
+        update: dict[str, Any] = failure_fields("LeaseExpired", why, attempts)
+        if attempts >= max_attempts:
+            update.update(state=DEAD, deadTimestamp=timestamp())
+        else:
+            update.update(consumed=False, state=PENDING)
+        if write_all(store, [dict(doc, **update)])[0] is not None:
+            logger.warning("message %s: %s", doc["_id"], why)
+            recovered += 1
+    return recovered

@@ -1,0 +1,261 @@
+"""The Listener: one daemon thread that claims, handles and acknowledges the messages of a selector.
+
+The loop: look for pending messages of the selector (one indexed query),
+claim them oldest first (``claims.py``: by revision, so of competing
+listeners exactly one gets each), run the handler, acknowledge. With nothing
+to do it sleeps on an Event that the bus's ChangeWatcher sets on every
+``msgq`` change and that ``stop()`` sets too: it neither polls nor lingers.
+Every ``lease / 4`` seconds it also returns to the queue the claims of
+listeners that died (their lease ran out).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import socket
+import threading
+import time
+from collections.abc import Callable
+
+from drwlab.bus import claims
+from drwlab.bus.message import DB, PENDING_INDEX, age_key
+from drwlab.bus.watcher import ChangeWatcher
+from drwlab.errors import DrwlabError, StoreError
+from drwlab.store.base import Doc, Store
+
+logger = logging.getLogger(__name__)
+
+BATCH = 2000
+"""Most pending messages read per query (a CouchDB-compatible server's ``_find``
+costs about the same for 100 as for all matches, so the list is read once and
+worked through)."""
+CHUNK_MAX = 100
+"""Most messages claimed (and acknowledged) in one write."""
+CHUNK_BUDGET = 0.05
+"""Seconds of handler time one claimed chunk may hold messages back from competitors."""
+ERROR_PAUSE = 1.0
+"""Pause after a failed store call (the store is down) before the loop retries."""
+
+Process = Callable[[Doc], object]
+
+
+class Listener:
+    """Runs ``process(message)`` in a daemon thread for each message on ``selector``.
+
+    Built by ``MessageBus.listen`` and ``MessageBus.serve``; not meant to be made
+    directly. ``handled`` counts messages processed successfully, ``failed``
+    those whose handler raised.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        watcher: ChangeWatcher,
+        selector: str,
+        process: Process,
+        *,
+        name: str,
+        lease: float,
+        max_attempts: int,
+        retry_delay: float,
+    ) -> None:
+        self.selector = selector
+        self.name = name
+        self.identity = f"{name}@{socket.gethostname()}:{os.getpid()}"
+        self.handled = 0
+        self.failed = 0
+        self._store = store
+        self._watcher = watcher
+        self._process = process
+        self._lease = lease
+        self._max_attempts = max_attempts
+        self._retry_delay = retry_delay
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._next_lease_check = 0.0
+        self._mean_duration: float | None = None
+        self._thread = threading.Thread(
+            target=self._run, name=f"drwlab-listener-{name}", daemon=True
+        )
+
+    def __repr__(self) -> str:
+        state = "alive" if self.is_alive else "stopped"
+        return f"Listener({self.selector!r}, name={self.name!r}, {state}, handled={self.handled})"
+
+    @property
+    def is_alive(self) -> bool:
+        """True while the listener's thread runs."""
+        return self._thread.is_alive()
+
+    def start(self) -> Listener:
+        """Start the thread (the bus does this)."""
+        self._watcher.subscribe(self._wake, self.selector)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 1.0) -> None:
+        """Stop taking messages and wait up to ``timeout`` s for the thread to end.
+
+        A handler already running is let finish (its message is then acknowledged);
+        the thread is a daemon, so a handler that never returns does not keep
+        the process alive. Calling ``stop`` again does nothing more.
+        """
+        deadline = time.monotonic() + timeout
+        self.signal_stop()
+        if self._thread is threading.current_thread() or not self._thread.is_alive():
+            self._watcher.join(max(0.0, deadline - time.monotonic()))
+            return
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            logger.warning(
+                "listener %s: still busy (handler or store call) after %.1f s", self.name, timeout
+            )
+        self._watcher.join(max(0.0, deadline - time.monotonic()))
+
+    def signal_stop(self) -> None:
+        """Ask the thread to end after the current message, without waiting."""
+        self._stop.set()
+        self._wake.set()
+
+    # -- the loop -----------------------------------------------------------------
+    def _run(self) -> None:
+        try:
+            while not self._stop.is_set():
+                self._watcher.rearm(self._wake)
+                try:
+                    delay = self._work()
+                except StoreError as error:
+                    logger.warning(
+                        "listener %s: %s; retrying in %.0f s", self.name, error, ERROR_PAUSE
+                    )
+                    delay = ERROR_PAUSE
+                except Exception:  # a bug or a malformed document must not end the listener
+                    logger.exception("listener %s: unexpected error; carrying on", self.name)
+                    delay = ERROR_PAUSE
+                if delay > 0:
+                    self._wake.wait(delay)
+        finally:
+            self._watcher.unsubscribe(self._wake)
+
+    def _work(self) -> float:
+        """Handle what is available; return how long to sleep (0: look again at once)."""
+        if time.time() >= self._next_lease_check:
+            claims.recover_expired(
+                self._store,
+                self.selector,
+                skip=self._watcher.held_ids(),
+                max_attempts=self._max_attempts,
+                limit=BATCH,
+            )
+            self._next_lease_check = time.time() + self._lease / 4
+        docs = self._store.find(
+            DB,
+            {"selector": self.selector, "consumed": False},
+            sort=[{field: "asc"} for field in PENDING_INDEX],
+            limit=BATCH,
+        )
+        now = time.time()
+        ready = [doc for doc in sorted(docs, key=age_key) if _not_before(doc) <= now]
+        later = [_not_before(doc) for doc in docs if _not_before(doc) > now]
+        self._claim_and_handle(ready)
+        if len(docs) == BATCH and ready:
+            return 0.0  # there may be more than one query returns
+        # anything that arrived meanwhile has set the wake-up Event: no need to look now
+        return max(0.0, min([*later, self._next_lease_check]) - time.time())
+
+    def _claim_and_handle(self, ready: list[Doc]) -> None:
+        """Claim ``ready`` messages chunk by chunk, oldest first, and handle them.
+
+        A chunk lost whole to a competitor means others work the same list: from
+        then on chunks are taken in random order so the listeners spread out
+        instead of trailing one another through conflicts.
+        """
+        competing = False
+        while ready and not self._stop.is_set():
+            size = self._chunk_size()
+            start = random.randrange(0, len(ready), size) if competing else 0
+            chunk = ready[start : start + size]
+            del ready[start : start + size]
+            won = claims.claim(self._store, chunk, self.identity, self._lease)
+            self._watcher.quiet(won)
+            competing = competing or not won
+            self._handle_all(won)
+
+    def _chunk_size(self) -> int:
+        """How many messages to claim at once: one, unless handlers prove quick.
+
+        Claiming (and acknowledging) several in one write saves a round trip per
+        message on a server; it is kept to about CHUNK_BUDGET s of handler time so a
+        competing listener is never kept waiting on messages this one sits on.
+        """
+        if self._mean_duration is None:
+            return 1
+        return max(1, min(CHUNK_MAX, int(CHUNK_BUDGET / max(self._mean_duration, 1e-4))))
+
+    def _handle_all(self, won: list[Doc]) -> None:
+        """Run the handler on each claimed message in turn; acknowledge them together."""
+        for doc in won:
+            self._watcher.hold(doc)
+        handled: list[str] = []
+        started = 0
+        running: str | None = None
+        try:
+            for doc in won:
+                if self._stop.is_set():
+                    break
+                started += 1
+                running = doc["_id"]
+                error = self._call(doc)
+                running = None
+                if error is None:
+                    handled.append(doc["_id"])
+                else:
+                    self._fail(self._watcher.release(doc["_id"]), error)
+        finally:
+            done = [self._watcher.release(doc_id) for doc_id in handled]
+            unstarted = [self._watcher.release(doc["_id"]) for doc in won[started:]]
+            if running is not None:  # a BaseException: leave its claim to expire
+                self._watcher.release(running)
+            self._watcher.quiet(claims.acknowledge(self._store, done, self.identity))
+            claims.give_back(self._store, unstarted)
+
+    def _call(self, doc: Doc) -> Exception | None:
+        """Run the handler on ``doc``: None if it returned, else what it raised."""
+        began = time.monotonic()
+        try:
+            self._process(doc)
+        except Exception as error:
+            self.failed += 1
+            return error
+        finally:
+            duration = time.monotonic() - began
+            mean = self._mean_duration
+            self._mean_duration = duration if mean is None else 0.8 * mean + 0.2 * duration
+        self.handled += 1
+        return None
+
+    def _fail(self, doc: Doc, error: Exception) -> None:
+        dead = claims.fail(
+            self._store,
+            doc,
+            error,
+            max_attempts=self._max_attempts,
+            retry_delay=self._retry_delay,
+        )
+        logger.warning(
+            "listener %s: handler failed on message %s (attempt %s of %d, %s): %s: %s",
+            self.name,
+            doc["_id"],
+            doc.get("attempts"),
+            self._max_attempts,
+            "dead-lettered" if dead else "will be retried",
+            type(error).__name__,
+            error,
+            exc_info=None if isinstance(error, DrwlabError) else error,
+        )
+
+
+def _not_before(doc: Doc) -> float:
+    return float(doc.get("notBefore") or 0.0)

@@ -1,0 +1,169 @@
+"""RPC over the bus, as the original's Executor/ExecutorClient: requests carry a ``msgbackID``.
+
+``call`` sends the request with a fresh reply selector (``msgback.<uuid>``) and
+waits for the one message that comes back on it. ``serve`` builds the
+listener's processing step: run the service on the request body and send
+``{"result": value}`` or ``{"error": {"type": ..., "message": ...}}`` to the
+request's ``msgbackID``. A service that raises answers with its error (the
+request is then done: the caller has the error); only a request with nothing
+to reply to is dead-lettered.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, NoReturn
+
+from drwlab import errors
+from drwlab.bus.listener import Process
+from drwlab.bus.message import (
+    DB,
+    DEAD,
+    DONE,
+    PENDING_INDEX,
+    failure_fields,
+    validate_body,
+    validate_selector,
+)
+from drwlab.bus.watcher import ChangeWatcher
+from drwlab.errors import (
+    Conflict,
+    DrwlabError,
+    InvalidMessage,
+    NotFound,
+    RpcError,
+    RpcTimeout,
+    StoreError,
+)
+from drwlab.store.base import Doc, Store
+from drwlab.timeutil import timestamp
+
+logger = logging.getLogger(__name__)
+
+Service = Callable[[Any], Any]
+Send = Callable[[str, Any], str]
+
+
+def serving(service: Service, send: Send) -> Process:
+    """The processing step of an RPC server: answer each request on its ``msgbackID``."""
+
+    def process(doc: Doc) -> None:
+        reply_to = doc.get("msgbackID")
+        if reply_to is None:
+            raise InvalidMessage("an RPC request needs a msgbackID to send the reply to")
+        validate_selector(reply_to)
+        send(reply_to, reply_for(service, doc.get("body")))
+
+    return process
+
+
+def reply_for(service: Service, request: Any) -> dict[str, Any]:
+    """The reply body for ``request``: the service's result, or the error it raised."""
+    try:
+        reply = {"result": service(request)}
+    except Exception as error:
+        if isinstance(error, DrwlabError):
+            logger.info("RPC service refused a request: %s: %s", type(error).__name__, error)
+        else:
+            logger.warning("RPC service failed", exc_info=error)
+        return {"error": {"type": type(error).__name__, "message": str(error)}}
+    try:
+        validate_body(reply)
+    except InvalidMessage as error:
+        return {"error": {"type": "InvalidMessage", "message": f"the service's reply: {error}"}}
+    return reply
+
+
+def call(
+    store: Store,
+    watcher: ChangeWatcher,
+    send: Callable[[Doc], str],
+    request: Doc,
+    *,
+    timeout: float,
+    identity: str,
+) -> Any:
+    """Send the prepared ``request`` message and return the result of its reply.
+
+    Raises
+    ------
+    RpcTimeout
+        No reply within ``timeout`` s; the request is withdrawn if still unclaimed.
+    DrwlabError subclass
+        The service raised that drwlab error (e.g. IllegalTransition).
+    RpcError
+        The service raised any other error.
+    """
+    wake = threading.Event()
+    watcher.subscribe(wake, request["msgbackID"])
+    try:
+        request_id = send(request)
+        deadline = time.monotonic() + timeout
+        # the reply cannot be there before the watcher sees it land: wait, then look
+        while wake.wait(max(0.0, deadline - time.monotonic())):
+            watcher.rearm(wake)
+            reply = _take_reply(store, request["msgbackID"], identity)
+            if reply is not None:
+                watcher.quiet([reply])
+                return decode_reply(reply.get("body"), request["selector"])
+    finally:
+        watcher.unsubscribe(wake)
+    _withdraw(store, request_id, timeout)
+    raise RpcTimeout(f"no reply from {request['selector']!r} within {timeout:g} s")
+
+
+def _take_reply(store: Store, msgback_id: str, identity: str) -> Doc | None:
+    for doc in store.find(
+        DB,
+        {"selector": msgback_id, "consumed": False},
+        sort=[{field: "asc"} for field in PENDING_INDEX],
+        limit=1,
+    ):
+        done = dict(
+            doc, consumed=True, state=DONE, handledBy=identity, handledTimestamp=timestamp()
+        )
+        try:
+            return store.put(DB, done)
+        except Conflict:
+            return None  # nobody else should read our replies; look again
+    return None
+
+
+def _withdraw(store: Store, request_id: str, timeout: float) -> None:
+    """Dead-letter an unanswered request nobody has claimed, so it is not run after all."""
+    try:
+        doc = store.get(DB, request_id)
+        if doc.get("consumed"):
+            return
+        why = f"the caller stopped waiting after {timeout:g} s"
+        store.put(
+            DB, dict(doc, consumed=True, state=DEAD, **failure_fields("RpcTimeout", why, None))
+        )
+    except (Conflict, NotFound):
+        return  # a server took it meanwhile
+    except StoreError as failure:
+        logger.warning("could not withdraw timed-out request %s: %s", request_id, failure)
+
+
+def decode_reply(body: Any, selector: str) -> Any:
+    """The ``result`` of a reply body, or raise the error it carries."""
+    if isinstance(body, dict) and "result" in body:
+        return body["result"]
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        _raise_remote(str(body["error"].get("type")), str(body["error"].get("message")), selector)
+    raise RpcError(f"malformed reply from {selector!r}: {body!r:.200}")
+
+
+def _raise_remote(type_name: str, message: str, selector: str) -> NoReturn:
+    cls = getattr(errors, type_name, None)
+    if isinstance(cls, type) and issubclass(cls, DrwlabError):
+        try:
+            error = cls(message)
+        except TypeError:
+            pass
+        else:
+            raise error
+    raise RpcError(f"{selector!r} failed: {type_name}: {message}")

@@ -1,0 +1,84 @@
+"""RPC: a call gets the service's result, or its error, or a timeout."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+from drwlab.bus import MessageBus
+from drwlab.errors import IllegalTransition, InvalidMessage, RpcError, RpcTimeout
+from drwlab.store import Store
+from tests.bus.conftest import wait_until
+
+
+def xtss(request: dict[str, Any]) -> Any:
+    if request["operation"] == "set-state" and request["value"] == "Delivered":
+        raise IllegalTransition("ReadyForProcessing -> Delivered is not allowed")
+    if request["operation"] == "crash":
+        raise ZeroDivisionError("division by zero")
+    if request["operation"] == "odd":
+        return {1, 2, 3}
+    return {"ousUID": request["ousUID"], "state": request["value"]}
+
+
+def test_a_call_returns_the_service_result(bus: MessageBus, store: Store) -> None:
+    bus.serve("xtss", xtss)
+    request = {"operation": "set-state", "ousUID": "uid://X1/X1/Xb2", "value": "Processing"}
+    reply = bus.call("xtss", request, timeout=10)
+    assert reply == {"ousUID": "uid://X1/X1/Xb2", "state": "Processing"}
+    requests = store.find("msgq", {"selector": "xtss"})
+    assert requests[0]["msgbackID"].startswith("msgback.")
+    assert requests[0]["state"] == "done"
+    assert store.count("msgq", {"consumed": False}) == 0  # the reply was taken too
+
+
+def test_a_call_without_a_server_times_out_and_is_withdrawn(bus: MessageBus, store: Store) -> None:
+    began = time.monotonic()
+    with pytest.raises(RpcTimeout, match=r"'nobody'.*0\.3 s"):
+        bus.call("nobody", {"operation": "ping"}, timeout=0.3)
+    assert 0.3 <= time.monotonic() - began < 2
+    (request,) = store.find("msgq", {"selector": "nobody"})
+    assert request["state"] == "dead"
+    assert request["error"].startswith("RpcTimeout: ")
+
+
+def test_a_remote_drwlab_error_is_raised_by_its_type(bus: MessageBus) -> None:
+    bus.serve("xtss", xtss)
+    request = {"operation": "set-state", "ousUID": "uid://X1/X1/Xb2", "value": "Delivered"}
+    with pytest.raises(IllegalTransition, match="Delivered is not allowed"):
+        bus.call("xtss", request)
+
+
+def test_a_service_error_does_not_kill_the_server(bus: MessageBus, store: Store) -> None:
+    server = bus.serve("xtss", xtss)
+    with pytest.raises(RpcError, match="ZeroDivisionError: division by zero"):
+        bus.call("xtss", {"operation": "crash"})
+    with pytest.raises(InvalidMessage, match=r"reply.*not JSON"):
+        bus.call("xtss", {"operation": "odd"})
+    assert bus.call("xtss", {"operation": "x", "ousUID": "u", "value": "v"}) == {
+        "ousUID": "u",
+        "state": "v",
+    }
+    assert server.is_alive
+    assert store.count("msgq", {"selector": "xtss", "state": "done"}) == 3
+
+
+def test_a_request_without_msgback_id_is_dead_lettered(bus: MessageBus, store: Store) -> None:
+    bus.serve("xtss", xtss)
+    msg_id = bus.send("xtss", {"operation": "set-state"})
+    wait_until(lambda: store.get("msgq", msg_id)["state"] == "dead")
+    doc = store.get("msgq", msg_id)
+    assert doc["error"].startswith("InvalidMessage: ")
+    assert "msgbackID" in doc["error"]
+
+
+def test_concurrent_calls_get_their_own_replies(bus: MessageBus) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    bus.serve("echo", lambda request: request)
+    bus.serve("echo", lambda request: request)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        replies = list(pool.map(lambda n: bus.call("echo", n, timeout=20), range(20)))
+    assert replies == list(range(20))
