@@ -129,7 +129,7 @@ def test_the_sandbox_dashboard_follows_a_real_run_to_delivered(
     from drwlab.sandbox import Sandbox
 
     store.put("status-entities", status_doc(UID, [State.READY_FOR_PROCESSING]))
-    with Sandbox(store, tmp_path, time_scale=0, seed=1, failure_rate=0) as sb:
+    with Sandbox(store, tmp_path, time_scale=0, seed=1, failure_rate=0, autopilot=False) as sb:
         page.goto(sb.urls["dashboard"])
         card(page, State.READY_FOR_PROCESSING, UID).wait_for(timeout=10_000)
         page.locator("#live", has_text="live").wait_for(timeout=10_000)
