@@ -119,10 +119,19 @@ class CouchDBStore(Store):
         answers = self._http.json(
             f"bulk write to {db}", "POST", path(db, "_bulk_docs"), body={"docs": written}
         )
-        return [
-            BulkResult(id=doc["_id"], rev=answer.get("rev"), error=answer.get("error"))
-            for doc, answer in zip(written, answers, strict=True)
-        ]
+        # Pair answers by id, not by position: pouchdb-server does not always
+        # answer in the order of the request (a wrong pairing made the bus hand
+        # a message to a listener that had lost the claim).
+        by_id: dict[str, list[dict[str, Any]]] = {}
+        for answer in answers:
+            by_id.setdefault(answer.get("id"), []).append(answer)
+        results = []
+        for doc in written:
+            answer = by_id[doc["_id"]].pop(0) if by_id.get(doc["_id"]) else {"error": "no answer"}
+            results.append(
+                BulkResult(id=doc["_id"], rev=answer.get("rev"), error=answer.get("error"))
+            )
+        return results
 
     def all_docs(self, db: str) -> list[Doc]:
         answer = self._http.json(
