@@ -243,13 +243,18 @@ def _weblog_dir_name(zip_path: Path) -> str:
     return check_name(zip_path.stem)
 
 
-def _extract(archive: zipfile.ZipFile, target: Path) -> None:
+def _planned(archive: zipfile.ZipFile, target: Path) -> list[tuple[zipfile.ZipInfo, Path]]:
+    """Every entry with where it lands under ``target``; refuses bombs and escapes."""
     infos = archive.infolist()
     if len(infos) > MAX_WEBLOG_ENTRIES:
         raise InvalidMessage(f"weblog zip has too many entries ({len(infos)})")
     if sum(i.file_size for i in infos) > MAX_WEBLOG_BYTES:
         raise InvalidMessage(f"weblog zip would expand to more than {MAX_WEBLOG_BYTES} bytes")
-    planned = [(info, _check_entry(info, target)) for info in infos]  # refuse before writing
+    return [(info, _check_entry(info, target)) for info in infos]
+
+
+def _extract(archive: zipfile.ZipFile, target: Path) -> None:
+    planned = _planned(archive, target)  # refuse before writing
     for info, dest in planned:
         if info.is_dir():
             dest.mkdir(parents=True, exist_ok=True)
@@ -257,6 +262,34 @@ def _extract(archive: zipfile.ZipFile, target: Path) -> None:
         dest.parent.mkdir(parents=True, exist_ok=True)
         with archive.open(info) as entry, open(dest, "wb") as out:
             shutil.copyfileobj(entry, out)
+
+
+_CORRUPT = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError)
+
+
+def check_weblog(zip_path: Path, weblogs_dir: Path) -> None:
+    """Refuse, without writing anything, a weblog zip that ``expand_weblog`` would refuse.
+
+    Lets the JAO cache archive a weblog in NGAS only once it is known to be
+    safe: a hostile or corrupt archive must not reach NGAS either.
+
+    Raises:
+        UnsafePath, InvalidMessage, CacheError: as ``expand_weblog``.
+    """
+    zip_path = Path(zip_path)
+    target = Path(weblogs_dir) / _weblog_dir_name(zip_path)
+    if not zip_path.is_file():
+        raise CacheError(f"weblog zip {zip_path} does not exist")
+    try:
+        with zipfile.ZipFile(zip_path) as archive:
+            _planned(archive, target)
+            bad = archive.testzip()
+    except _CORRUPT as error:
+        raise InvalidMessage(f"corrupt weblog zip {zip_path.name}: {error}") from None
+    except OSError as error:
+        raise CacheError(f"cannot read {zip_path.name}: {error}") from error
+    if bad is not None:
+        raise InvalidMessage(f"corrupt weblog zip {zip_path.name}: bad CRC in {bad!r}")
 
 
 def expand_weblog(zip_path: Path, weblogs_dir: Path) -> Path:
@@ -287,7 +320,7 @@ def expand_weblog(zip_path: Path, weblogs_dir: Path) -> Path:
             _extract(archive, tmp)
         os.chmod(tmp, 0o755)  # mkdtemp makes it private; the weblog is served
         _move_into_place(tmp, final)
-    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as error:
+    except _CORRUPT as error:
         _remove(tmp)
         raise InvalidMessage(f"corrupt weblog zip {zip_path.name}: {error}") from None
     except OSError as error:

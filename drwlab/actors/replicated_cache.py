@@ -26,7 +26,7 @@ from typing import Any
 from drwlab.actors.base import Actor, body_dict, text_field
 from drwlab.actors.xtss import check_executive
 from drwlab.bus import MessageBus
-from drwlab.cachefiles import check_name, expand_weblog, replicate
+from drwlab.cachefiles import check_name, check_weblog, expand_weblog, replicate
 from drwlab.errors import InvalidMessage, UnsafePath
 from drwlab.fileserver import FileServer
 from drwlab.ngas import Ngas
@@ -141,6 +141,7 @@ class ReplicatedCache(Actor):
         path = self._fetch(cached)
         if cached.file_type == WEBLOG:
             if self.executive == "JAO":  # archived first: an expanded weblog is in NGAS too
+                check_weblog(path, self.weblogs_dir)  # but nothing hostile or corrupt
                 self.ngas.put_file(path, ous_uid=weblog_uid(cached.name))
             expanded = expand_weblog(path, self.weblogs_dir)
             logger.info("%s: weblog expanded in %s", self.name, expanded)
