@@ -217,7 +217,9 @@ class _AuthProxyHandler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else None
         headers = {
-            k: v for k, v in self.headers.items() if k.lower() not in ("authorization", "host")
+            k: v
+            for k, v in self.headers.items()
+            if k.lower() not in ("authorization", "host", "accept-encoding")
         }
         if self.server.target_auth:
             headers["Authorization"] = self.server.target_auth
