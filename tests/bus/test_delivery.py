@@ -171,7 +171,9 @@ def test_messages_for_one_selector_do_not_wake_listeners_of_another(
     for n in range(20):
         bus.send("busy", n)
         wait_until(partial(handled.__contains__, n))
-    assert looked_for["idle"] <= 1  # at most the watcher's start-up wake-up
+    # were it woken by "busy" traffic it would look about 20 times; a loaded machine
+    # can add a start-up wake-up and a lease-timer look or two, never one per message
+    assert looked_for["idle"] <= 3
     # about one look per message (its own claims and acknowledgements wake nobody;
     # a claim seen on the feed before the listener noted it may cost one more)
     assert looked_for["busy"] <= 2 * 20 + 1
