@@ -53,7 +53,7 @@ class Switchable:
     def __exit__(self, *exc: object) -> None:
         if self.mounted:
             subprocess.run(["umount", "-l", str(self.path)], check=False)
-        else:
+        elif self.path.exists():
             self.path.chmod(0o755)
 
     def _mount(self, options: str, *, remount: bool = False) -> None:
