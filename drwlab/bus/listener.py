@@ -76,6 +76,7 @@ class Listener:
         self._wake = threading.Event()
         self._next_lease_check = 0.0
         self._mean_duration: float | None = None
+        self._next_retry: float | None = None
         self._thread = threading.Thread(
             target=self._run, name=f"drwlab-listener-{name}", daemon=True
         )
@@ -121,11 +122,14 @@ class Listener:
 
     # -- the loop -----------------------------------------------------------------
     def _run(self) -> None:
+        look = True
         try:
             while not self._stop.is_set():
                 self._watcher.rearm(self._wake)
+                failed = True
                 try:
-                    delay = self._work()
+                    delay = self._work(look)
+                    failed = False
                 except StoreError as error:
                     logger.warning(
                         "listener %s: %s; retrying in %.0f s", self.name, error, ERROR_PAUSE
@@ -134,22 +138,30 @@ class Listener:
                 except Exception:  # a bug or a malformed document must not end the listener
                     logger.exception("listener %s: unexpected error; carrying on", self.name)
                     delay = ERROR_PAUSE
-                if delay > 0:
-                    self._wake.wait(delay)
+                # look at the queue if woken by a change, told to, or after a failure;
+                # if only a timer ran out, _work decides whether it needs to
+                look = delay <= 0 or self._wake.wait(delay) or failed
         finally:
             self._watcher.unsubscribe(self._wake)
 
-    def _work(self) -> float:
-        """Handle what is available; return how long to sleep (0: look again at once)."""
-        if time.time() >= self._next_lease_check:
-            claims.recover_expired(
+    def _work(self, look: bool) -> float:
+        """Handle what is available; return how long to sleep (0: look again at once).
+
+        ``look`` False means only a timer is due: the lease check, or the end of
+        a retry back-off; the queue is read only if there is a reason to.
+        """
+        now = time.time()
+        if now >= self._next_lease_check:
+            claims.recover_expired(  # what it returns to the queue wakes us as a change
                 self._store,
                 self.selector,
                 skip=self._watcher.held_ids(),
                 max_attempts=self._max_attempts,
                 limit=BATCH,
             )
-            self._next_lease_check = time.time() + self._lease / 4
+            self._next_lease_check = now + self._lease / 4
+        if not look and (self._next_retry is None or now < self._next_retry):
+            return self._until_next_timer()
         docs = self._store.find(
             DB,
             {"selector": self.selector, "consumed": False},
@@ -158,12 +170,20 @@ class Listener:
         )
         now = time.time()
         ready = [doc for doc in sorted(docs, key=age_key) if _not_before(doc) <= now]
-        later = [_not_before(doc) for doc in docs if _not_before(doc) > now]
+        retries = [_not_before(doc) for doc in docs if _not_before(doc) > now]
+        self._next_retry = min(retries) if retries else None
         self._claim_and_handle(ready)
         if len(docs) == BATCH and ready:
             return 0.0  # there may be more than one query returns
         # anything that arrived meanwhile has set the wake-up Event: no need to look now
-        return max(0.0, min([*later, self._next_lease_check]) - time.time())
+        return self._until_next_timer()
+
+    def _until_next_timer(self) -> float:
+        """Seconds until the lease check or the end of a retry back-off, whichever is first."""
+        due = self._next_lease_check
+        if self._next_retry is not None:
+            due = min(due, self._next_retry)
+        return max(0.001, due - time.time())
 
     def _claim_and_handle(self, ready: list[Doc]) -> None:
         """Claim ``ready`` messages chunk by chunk, oldest first, and handle them.

@@ -35,6 +35,9 @@ STORE_RETRY_DELAY = 1.0
 """Pause after a failed store call before the watcher tries again."""
 CHANGES_PAGE = 500
 """Changes read per wake-up; a full page wakes everyone (cheaper than reading on)."""
+UNLISTED_TRIES = 10
+UNLISTED_PAUSE = 0.002
+"""Re-reads of a change the feed signalled but does not list yet, and the pause between."""
 QUIET_MAX = 10_000
 """Most quiet writes remembered (a safety bound: each is forgotten once seen)."""
 
@@ -67,6 +70,7 @@ class ChangeWatcher:
         self._stopped: list[threading.Thread] = []
         self._demand = threading.Event()
         self._quiet: dict[str, str] = {}
+        self._unlisted = 0
 
     # -- subscribers ----------------------------------------------------------
     def subscribe(self, event: threading.Event, selector: str) -> None:
@@ -160,9 +164,16 @@ class ChangeWatcher:
     def _read_changes(self, seq: Seq) -> Seq:
         """Wake the subscribers concerned by the changes after ``seq``; return the new seq."""
         page = self._store.changes(self._db, since=seq, limit=CHANGES_PAGE)
-        if not page.changes and page.last_seq == seq:  # a change the feed does not list
+        if not page.changes and page.last_seq == seq:
+            # pouchdb-server may answer a long-poll a moment before its change
+            # feed lists the change: look again shortly; wake everyone if it never does
+            self._unlisted += 1
+            if self._unlisted < UNLISTED_TRIES:
+                time.sleep(UNLISTED_PAUSE)
+                return seq
             self._wake(everyone=True)
             return self._store.current_seq(self._db)
+        self._unlisted = 0
         self._wake(page.changes, everyone=len(page.changes) >= CHANGES_PAGE)
         return page.last_seq
 
