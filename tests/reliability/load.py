@@ -14,6 +14,7 @@ import argparse
 import json
 import resource
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -27,6 +28,7 @@ from drwlab.sandbox import Sandbox
 PROG = "2015.1.00657.S"
 LAUNCHERS = 8
 FINAL = [State.DELIVERED.value, State.PROCESSING_PROBLEM.value]
+RECOUNT = 1.0
 
 
 def uids(n: int) -> list[str]:
@@ -73,13 +75,20 @@ def run(ouss: int, store: str | None, drivers: int, workdir: Path, timeout: floa
 
 
 def wait_all_final(sandbox: Sandbox, ouss: int, deadline: float) -> int:
+    """How many OUSs rest once all do (or at the deadline).
+
+    Counting reads every status entity, so it happens at most once per
+    ``RECOUNT`` seconds: the count must not become the load it measures.
+    """
     store = sandbox.store
+    pause = threading.Event()
     while True:
         since = store.current_seq("status-entities")
         resting = store.count("status-entities", {"state": {"$in": FINAL}})
         if resting >= ouss or time.monotonic() > deadline:
             return resting
         store.wait_for_change("status-entities", since, 5.0)
+        pause.wait(RECOUNT)
 
 
 def figures(
