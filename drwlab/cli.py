@@ -21,6 +21,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from drwlab import __version__
+from drwlab.credentials import hide_password
 from drwlab.errors import DrwlabError, RpcTimeout
 from drwlab.lifecycle import EXECUTIVES, QA2Flag
 from drwlab.settings import Settings, from_environment
@@ -295,7 +296,9 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     parser.add_argument(
         "--store",
         default=None,
-        help=f"store URL (default: DRWLAB_STORE or {settings.default_store_url})",
+        help="store URL (default: DRWLAB_STORE or "
+        + hide_password(settings.default_store_url).replace("%", "%%")
+        + ")",
     )
     parser.add_argument(
         "--log-level",

@@ -34,6 +34,7 @@ from drwlab.actors.replicated_cache import ReplicatedCache
 from drwlab.actors.xtss import Xtss
 from drwlab.bus import MessageBus
 from drwlab.clearall import clear_all
+from drwlab.credentials import hide_password
 from drwlab.errors import (
     IllegalTransition,
     InvalidMessage,
@@ -132,7 +133,7 @@ class Sandbox:
 
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"
-        return f"Sandbox({self.store_url!r}, workdir={str(self.workdir)!r}, {state})"
+        return f"Sandbox({hide_password(self.store_url)!r}, workdir={str(self.workdir)!r}, {state})"
 
     # -- lifetime -------------------------------------------------------------------
     @property

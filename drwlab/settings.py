@@ -11,13 +11,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from drwlab.credentials import hide_password
+
 DEFAULT_WORKDIR = "drwlab-work"
 DEFAULT_DB_FILE = "drwlab.db"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Settings:
-    """What the environment asks for; every field has a safe default."""
+    """What the environment asks for; every field has a safe default.
+
+    Its ``repr`` hides the password (in ``couchdb_password`` and in ``store_url``).
+    """
 
     store_url: str | None = None
     couchdb_user: str | None = None
@@ -30,6 +35,17 @@ class Settings:
     def default_store_url(self) -> str:
         """``DRWLAB_STORE`` if set, else an SQLite file in the work dir."""
         return self.store_url or f"sqlite:///{(self.workdir / DEFAULT_DB_FILE).resolve()}"
+
+    def __repr__(self) -> str:
+        shown = {
+            "store_url": None if self.store_url is None else hide_password(self.store_url),
+            "couchdb_user": self.couchdb_user,
+            "couchdb_password": None if self.couchdb_password is None else "***",
+            "workdir": self.workdir,
+            "time_scale": self.time_scale,
+            "autopilot": self.autopilot,
+        }
+        return f"Settings({', '.join(f'{name}={value!r}' for name, value in shown.items())})"
 
 
 def _float_or_none(text: str | None) -> float | None:

@@ -30,7 +30,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from drwlab.errors import Conflict, InvalidQuery
+from drwlab.errors import Conflict, InvalidQuery, StoreUnavailable
 from drwlab.store.base import BulkResult, Change, ChangesPage, Doc, Seq, SortSpec, Store
 from drwlab.store.couchdb_http import CouchConnection, path
 from drwlab.store.mango import (
@@ -101,7 +101,7 @@ class CouchDBStore(Store):
         doc_id = written["_id"]
         answer = self._http.json(f"put {db}/{doc_id}", "PUT", path(db, doc_id), body=written)
         written.pop("_deleted", None)
-        written["_rev"] = answer["rev"]
+        written["_rev"] = _member(answer, "rev", f"put {db}/{doc_id}")
         return written
 
     def delete(self, db: str, doc_id: str, rev: str) -> None:
@@ -140,7 +140,11 @@ class CouchDBStore(Store):
             path(db, "_all_docs"),
             params={"include_docs": "true"},
         )
-        docs = [row["doc"] for row in answer["rows"] if not _is_design(row["id"])]
+        docs = [
+            row["doc"]
+            for row in _member(answer, "rows", f"list documents of {db}")
+            if not _is_design(row["id"])
+        ]
         return sorted(docs, key=_by_id)
 
     # -- queries ---------------------------------------------------------------
@@ -174,7 +178,7 @@ class CouchDBStore(Store):
         docs: list[Doc] = []
         while True:
             answer = self._http.query(operation, "POST", path(db, "_find"), body=request)
-            page = answer["docs"]
+            page = _member(answer, "docs", operation)
             docs.extend(doc for doc in page if not _is_design(doc["_id"]) and node.matches(doc))
             if not by_bookmark or len(page) < FIND_PAGE or not answer.get("bookmark"):
                 return docs
@@ -193,7 +197,8 @@ class CouchDBStore(Store):
 
     # -- change feed -----------------------------------------------------------
     def current_seq(self, db: str) -> Seq:
-        seq: Seq = self._http.json(f"read the seq of {db}", "GET", path(db))["update_seq"]
+        operation = f"read the seq of {db}"
+        seq: Seq = _member(self._http.json(operation, "GET", path(db)), "update_seq", operation)
         return seq
 
     def changes(self, db: str, since: Seq | None = None, limit: int | None = None) -> ChangesPage:
@@ -203,10 +208,10 @@ class CouchDBStore(Store):
             params["limit"] = limit
         while True:
             answer = self._http.query(operation, "GET", path(db, "_changes"), params=params)
-            rows = answer["results"]
+            rows = _member(answer, "results", operation)
             changes = [_change(row) for row in rows if not _is_design(row["id"])]
             if changes or limit is None or len(rows) < limit:
-                return ChangesPage(changes=changes, last_seq=answer["last_seq"])
+                return ChangesPage(changes=changes, last_seq=_member(answer, "last_seq", operation))
             params["since"] = answer["last_seq"]  # a full page of index changes only
 
     def wait_for_change(self, db: str, since: Seq, timeout: float) -> bool:
@@ -223,7 +228,8 @@ class CouchDBStore(Store):
         if response.status_code == 400:
             raise InvalidQuery(f"{operation}: since {since!r} refused")
         self._http.check(operation, response)
-        return bool(response.json()["results"])
+        answer = self._http.decode(operation, response)
+        return bool(_member(answer, "results", operation))
 
     # -- lifetime --------------------------------------------------------------
     def close(self) -> None:
@@ -277,6 +283,13 @@ def _server_selector(node: Node, sort: SortSpec | None) -> dict[str, Any]:
         if _plain(field_path):
             pushed.setdefault(".".join(field_path), {"$exists": True})
     return pushed
+
+
+def _member(answer: Any, key: str, operation: str) -> Any:
+    """``answer[key]``; StoreUnavailable if the server's JSON lacks it (not a CouchDB answer)."""
+    if not isinstance(answer, dict) or key not in answer:
+        raise StoreUnavailable(f"{operation}: the server's answer has no {key!r}")
+    return answer[key]
 
 
 def _plain(field_path: tuple[str, ...]) -> bool:

@@ -21,13 +21,14 @@ import json
 import logging
 from collections.abc import Mapping
 from typing import Any, NoReturn
-from urllib.parse import quote, unquote, urlsplit, urlunsplit
+from urllib.parse import quote
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import ReadTimeoutError
+from urllib3.exceptions import NewConnectionError, ReadTimeoutError
 from urllib3.util.retry import Retry
 
+from drwlab.credentials import redacted, split_credentials
 from drwlab.errors import Conflict, InvalidQuery, NotFound, StoreError, StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -44,27 +45,6 @@ def path(*segments: str) -> str:
     return "".join("/" + quote(segment, safe="") for segment in segments)
 
 
-def split_credentials(url: str) -> tuple[str, str | None, str | None]:
-    """``url`` without user info, and the user and password it carried."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError("a CouchDB URL looks like http://[user:password@]host:port[/prefix]")
-    host_port = parts.netloc.rpartition("@")[2]
-    base = urlunsplit((parts.scheme, host_port, parts.path.rstrip("/"), "", ""))
-    user = unquote(parts.username) if parts.username else None
-    password = unquote(parts.password) if parts.password is not None else None
-    return base, user, password
-
-
-def redacted(base: str, user: str | None, password: str | None) -> str:
-    """``base`` with the user shown and the password replaced by ``***``."""
-    if user is None:
-        return base
-    scheme, _, rest = base.partition("://")
-    secret = ":***" if password is not None else ""
-    return f"{scheme}://{quote(user, safe='')}{secret}@{rest}"
-
-
 def is_read_timeout(error: requests.RequestException) -> bool:
     """True for a read timeout, also one hit while reading the body (pouchdb-server
     sends the headers of a long-poll at once, so its timeout comes mid-body)."""
@@ -75,8 +55,20 @@ def is_read_timeout(error: requests.RequestException) -> bool:
     return isinstance(cause, ReadTimeoutError)
 
 
+def _never_sent(error: requests.RequestException) -> bool:
+    """True if the connection was never made, so the server saw nothing."""
+    if isinstance(error, requests.ConnectTimeout):
+        return True
+    cause = error.args[0] if error.args else None
+    cause = getattr(cause, "reason", cause)  # urllib3 wraps it in MaxRetryError
+    return isinstance(cause, NewConnectionError)
+
+
 def _worth_resending(method: str, where: str, error: requests.RequestException) -> bool:
-    """A read (no write happens twice) that lost its connection, not its patience."""
+    """Sent once more: a request that never left, or a read (no write happens
+    twice) that lost its connection, not its patience."""
+    if _never_sent(error):
+        return True
     reads = method in ("GET", "HEAD") or where.endswith("/_find")
     dropped = isinstance(error, requests.ConnectionError) and not (
         isinstance(error, requests.Timeout) or is_read_timeout(error)
@@ -86,9 +78,10 @@ def _worth_resending(method: str, where: str, error: requests.RequestException) 
 
 def _new_session(user: str | None, password: str | None) -> requests.Session:
     session = requests.Session()
-    # Retry only connections never made (nothing was sent); read=False lets a
-    # read timeout surface as itself, which wait_for_change counts on.
-    retry = Retry(total=1, connect=1, read=False, redirect=0, status=0, other=0)
+    # No retries inside urllib3 (``call`` resends what is safe to, and urllib3
+    # would log a warning per retry while the server is down); read=False lets
+    # a read timeout surface as itself, which wait_for_change counts on.
+    retry = Retry(total=0, read=False, redirect=0)
     adapter = HTTPAdapter(pool_connections=1, pool_maxsize=POOL_SIZE, max_retries=retry)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
@@ -176,7 +169,7 @@ class CouchConnection:
         """The decoded answer of a request that must succeed (2xx)."""
         response = self.call(operation, method, where, **kwargs)
         self.check(operation, response)
-        return response.json()
+        return self.decode(operation, response)
 
     def query(self, operation: str, method: str, where: str, **kwargs: Any) -> Any:
         """Like ``json``, a 400 (a query the server refuses) raising InvalidQuery."""
@@ -184,7 +177,29 @@ class CouchConnection:
         if response.status_code == 400:
             raise InvalidQuery(f"{operation}: {reason(response)}")
         self.check(operation, response)
-        return response.json()
+        return self.decode(operation, response)
+
+    def decode(self, operation: str, response: requests.Response) -> Any:
+        """The JSON object of a 2xx answer; StoreUnavailable if it is not one.
+
+        A proxy's maintenance page, or a body whose encoding header was lost,
+        must not surface as ``requests``' own JSONDecodeError: callers (the bus
+        watcher among them) treat store errors as "retry later", anything else
+        as a bug.
+        """
+        try:
+            answer = response.json()
+        except ValueError:
+            kind = response.headers.get("Content-Type", "no content type")
+            raise StoreUnavailable(
+                f"{operation}: {self.url} answered {response.status_code} with a body "
+                f"that is not JSON ({kind})"
+            ) from None
+        if not isinstance(answer, (dict, list)):
+            raise StoreUnavailable(
+                f"{operation}: {self.url} answered {type(answer).__name__}, not a JSON object"
+            )
+        return answer
 
     def check(self, operation: str, response: requests.Response) -> None:
         """Raise the error a non-2xx ``response`` stands for."""
