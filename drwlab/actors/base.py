@@ -13,12 +13,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from types import TracebackType
 from typing import Any, TypeVar
 
 from drwlab.bus import Listener, MessageBus
-from drwlab.errors import DrwlabError, InvalidMessage
+from drwlab.errors import DrwlabError, InvalidMessage, StoreError
+from drwlab.outage import StoreOutage
 from drwlab.store.base import Store
 
 logger = logging.getLogger(__name__)
@@ -127,9 +128,13 @@ class Actor:
         """
 
         def run() -> None:
+            outage = StoreOutage(logger, f"actor {name or self.name}")
             while not self.stopping.is_set():
                 try:
                     step()
+                    outage.recovered()
+                except StoreError as error:
+                    self.stopping.wait(outage.failed(error))
                 except DrwlabError as error:
                     logger.warning("%s: %s: %s", self.name, type(error).__name__, error)
                     self.stopping.wait(LOOP_ERROR_PAUSE)
@@ -156,11 +161,28 @@ class Actor:
 
 
 # -- message bodies ------------------------------------------------------------------
-def body_dict(body: object, what: str) -> dict[str, Any]:
-    """``body`` if it is a JSON object, else InvalidMessage naming ``what`` was expected."""
+def body_dict(body: object, what: str, fields: Collection[str] | None = None) -> dict[str, Any]:
+    """``body`` if it is a JSON object with no field outside ``fields``, else InvalidMessage.
+
+    Unknown fields are refused, not ignored: a misspelt ``reason`` or an
+    ``priority`` the actor does not implement would otherwise pass unnoticed.
+    """
     if not isinstance(body, dict):
         raise InvalidMessage(f"{what}: the body must be a JSON object, not {body!r:.100}")
+    if fields is not None:
+        only_fields(body, fields, what)
     return body
+
+
+def only_fields(body: dict[str, Any], fields: Collection[str], what: str) -> None:
+    """InvalidMessage naming the fields of ``body`` that are not in ``fields``."""
+    unknown = sorted(str(name) for name in body if name not in fields)
+    if unknown:
+        raise InvalidMessage(
+            f"{what}: unknown field{'s' if len(unknown) > 1 else ''} "
+            f"{', '.join(repr(name) for name in unknown)} (expected only "
+            f"{', '.join(sorted(fields))})"
+        )
 
 
 def text_field(body: dict[str, Any], name: str, what: str) -> str:

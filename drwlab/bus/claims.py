@@ -111,6 +111,13 @@ def fail(
     return dead
 
 
+def reject(store: Store, doc: Doc, why: str) -> bool:
+    """Dead-letter pending ``doc`` unhandled (its bookkeeping is malformed). True if written."""
+    update = failure_fields("InvalidMessage", why, None)
+    update.update(consumed=True, state=DEAD, deadTimestamp=timestamp())
+    return write_all(store, [dict(doc, **update)])[0] is not None
+
+
 def recover_expired(
     store: Store, selector: str, *, skip: set[str], max_attempts: int, limit: int
 ) -> int:

@@ -20,9 +20,10 @@ import time
 from collections.abc import Callable
 
 from drwlab.bus import claims
-from drwlab.bus.message import DB, PENDING_INDEX, age_key
+from drwlab.bus.message import DB, PENDING_INDEX, age_key, envelope_problem, validate_body
 from drwlab.bus.watcher import ChangeWatcher
-from drwlab.errors import DrwlabError, StoreError
+from drwlab.errors import DrwlabError, StoreError, StoreUnavailable
+from drwlab.outage import StoreOutage
 from drwlab.store.base import Doc, Store
 
 logger = logging.getLogger(__name__)
@@ -36,7 +37,7 @@ CHUNK_MAX = 100
 CHUNK_BUDGET = 0.05
 """Seconds of handler time one claimed chunk may hold messages back from competitors."""
 ERROR_PAUSE = 1.0
-"""Pause after a failed store call (the store is down) before the loop retries."""
+"""Pause after an unexpected error (a bug) before the loop carries on."""
 
 Process = Callable[[Doc], object]
 
@@ -123,6 +124,7 @@ class Listener:
     # -- the loop -----------------------------------------------------------------
     def _run(self) -> None:
         look = True
+        outage = StoreOutage(logger, f"listener {self.name}")
         try:
             while not self._stop.is_set():
                 self._watcher.rearm(self._wake)
@@ -130,11 +132,9 @@ class Listener:
                 try:
                     delay = self._work(look)
                     failed = False
+                    outage.recovered()
                 except StoreError as error:
-                    logger.warning(
-                        "listener %s: %s; retrying in %.0f s", self.name, error, ERROR_PAUSE
-                    )
-                    delay = ERROR_PAUSE
+                    delay = outage.failed(error)
                 except Exception:  # a bug or a malformed document must not end the listener
                     logger.exception("listener %s: unexpected error; carrying on", self.name)
                     delay = ERROR_PAUSE
@@ -168,6 +168,7 @@ class Listener:
             sort=[{field: "asc"} for field in PENDING_INDEX],
             limit=BATCH,
         )
+        docs = self._reject_malformed(docs)
         now = time.time()
         ready = [doc for doc in sorted(docs, key=age_key) if _not_before(doc) <= now]
         retries = [_not_before(doc) for doc in docs if _not_before(doc) > now]
@@ -177,6 +178,19 @@ class Listener:
             return 0.0  # there may be more than one query returns
         # anything that arrived meanwhile has set the wake-up Event: no need to look now
         return self._until_next_timer()
+
+    def _reject_malformed(self, docs: list[Doc]) -> list[Doc]:
+        """``docs`` without those whose bookkeeping is malformed, which are dead-lettered."""
+        kept = []
+        for doc in docs:
+            why = envelope_problem(doc)
+            if why is None:
+                kept.append(doc)
+            elif claims.reject(self._store, doc, why):
+                logger.warning(
+                    "listener %s: message %s dead-lettered: %s", self.name, doc["_id"], why
+                )
+        return kept
 
     def _until_next_timer(self) -> float:
         """Seconds until the lease check or the end of a retry back-off, whichever is first."""
@@ -229,6 +243,11 @@ class Listener:
                 running = doc["_id"]
                 error = self._call(doc)
                 running = None
+                if isinstance(error, StoreUnavailable):
+                    # the store went away under the handler, not the message's fault:
+                    # it goes back to the queue unspent, and the loop backs off
+                    started -= 1
+                    raise error
                 if error is None:
                     handled.append(doc["_id"])
                 else:
@@ -245,6 +264,7 @@ class Listener:
         """Run the handler on ``doc``: None if it returned, else what it raised."""
         began = time.monotonic()
         try:
+            validate_body(doc.get("body"))  # a raw document may exceed what send allows
             self._process(doc)
         except Exception as error:
             self.failed += 1

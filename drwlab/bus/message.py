@@ -192,6 +192,24 @@ def error_fields(error: BaseException, attempt: int) -> dict[str, Any]:
     return failure_fields(type(error).__name__, str(error), attempt, _traceback(error))
 
 
+def envelope_problem(doc: Mapping[str, Any]) -> str | None:
+    """Why the bookkeeping fields of ``msgq`` document ``doc`` cannot be worked with, or None.
+
+    ``send`` always writes them right; another tool writing straight into the
+    store may not, and one bad document must not stop its selector's queue.
+    """
+    attempts = doc.get("attempts")
+    if attempts is not None and (
+        isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 0
+    ):
+        return f"field 'attempts' must be a non-negative integer, not {attempts!r:.80}"
+    for field in ("notBefore", "leaseExpires"):
+        value = doc.get(field)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            return f"field {field!r} must be a number of seconds since the epoch, not {value!r:.80}"
+    return None
+
+
 def failure_fields(
     kind: str, message: str, attempt: int | None, trace: list[str] | None = None
 ) -> dict[str, Any]:

@@ -37,6 +37,7 @@ from drwlab.errors import (
     RpcError,
     RpcTimeout,
     StoreError,
+    StoreUnavailable,
 )
 from drwlab.store.base import Doc, Store
 from drwlab.timeutil import timestamp
@@ -64,6 +65,8 @@ def reply_for(service: Service, request: Any) -> dict[str, Any]:
     """The reply body for ``request``: the service's result, or the error it raised."""
     try:
         reply = {"result": service(request)}
+    except StoreUnavailable:
+        raise  # the store is down, not the request wrong: leave it to be retried
     except Exception as error:
         if isinstance(error, DrwlabError):
             logger.info("RPC service refused a request: %s: %s", type(error).__name__, error)

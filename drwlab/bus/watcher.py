@@ -27,12 +27,13 @@ from typing import Any
 
 from drwlab.bus.message import selector_of_id
 from drwlab.errors import Conflict, StoreError
+from drwlab.outage import StoreOutage
 from drwlab.store.base import Change, Doc, Seq, Store
 
 logger = logging.getLogger(__name__)
 
 STORE_RETRY_DELAY = 1.0
-"""Pause after a failed store call before the watcher tries again."""
+"""Pause after an unexpected error before the watcher carries on."""
 CHANGES_PAGE = 500
 """Changes read per wake-up; a full page wakes everyone (cheaper than reading on)."""
 UNLISTED_TRIES = 10
@@ -146,6 +147,7 @@ class ChangeWatcher:
     # -- the thread ---------------------------------------------------------------
     def _run(self, stop: threading.Event) -> None:
         seq: Seq | None = None
+        outage = StoreOutage(logger, "bus watcher")
         while not stop.is_set():
             try:
                 if seq is None:
@@ -156,8 +158,12 @@ class ChangeWatcher:
                 elif self._store.wait_for_change(self._db, seq, self._poll):
                     seq = self._read_changes(seq)
                 self._renew_leases()
+                outage.recovered()
             except StoreError as error:
-                logger.warning("bus watcher: %s; retrying in %.0f s", error, STORE_RETRY_DELAY)
+                seq = None
+                stop.wait(outage.failed(error))
+            except Exception:  # a bug or a malformed answer must not end the thread
+                logger.exception("bus watcher: unexpected error; carrying on")
                 seq = None
                 stop.wait(STORE_RETRY_DELAY)
 

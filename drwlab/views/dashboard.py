@@ -28,6 +28,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from drwlab.errors import StoreError
+from drwlab.outage import StoreOutage
 from drwlab.store.base import DATABASES, Seq, Store
 from drwlab.views.html import STYLE, esc, fragments, links_html, sections
 from drwlab.views.tables import ChangeToken, Snapshot, change_token, snapshot
@@ -258,6 +259,7 @@ class Dashboard:
         long-poll answers at once on a change, whatever the other feeds do).
         """
         since = self._since[db]
+        outage = StoreOutage(logger, f"dashboard watching {db}")
         while not self._stop.is_set():
             if not self._await_clients():
                 continue
@@ -265,9 +267,9 @@ class Dashboard:
                 if self.store.wait_for_change(db, since, self._poll):
                     since = self.store.current_seq(db)
                     self._dirty.set()
+                outage.recovered()
             except StoreError as error:
-                logger.warning("dashboard: watching %s failed (%s); retrying", db, error)
-                self._stop.wait(1.0)
+                self._stop.wait(outage.failed(error))
 
     def _await_clients(self) -> bool:
         """True once a page is connected; False after ``poll`` s without one.
