@@ -59,6 +59,25 @@ def check_name(name: object) -> str:
     return name
 
 
+def check_inside(path: Path, root: Path) -> None:
+    """Raise UnsafePath if ``path`` is a symbolic link or resolves outside ``root``.
+
+    rsync and the copies keep links as links, so a link planted in one cache
+    arrives as a link in the next; following it would expand, archive or
+    ingest a file from outside every cache.
+    """
+    path = Path(path)
+    if path.is_symlink():
+        raise UnsafePath(
+            f"{path.name} is a symbolic link (to {os.readlink(path)!r}); "
+            "a cache holds files, not links"
+        )
+    if not path.resolve().is_relative_to(Path(root).resolve()):
+        raise UnsafePath(
+            f"{path.name} resolves outside the cache {root} (a symbolic link on its way)"
+        )
+
+
 def is_remote(source: str | Path) -> bool:
     """True for an rsync remote spec (``user@host:dir``, ``host:dir``, ``rsync://...``).
 

@@ -95,7 +95,7 @@ def decode_report(encoded: object) -> tuple[str, PipelineReport]:
 def report_doc_from_body(body: Any) -> Doc:
     """Validate a ``pipeline.report.JAO`` body and return the document to store."""
     what = "pipeline report message"
-    fields = body_dict(body, what)
+    fields = body_dict(body, what, ("ousUID", "source", "timestamp", "productsDir", "report"))
     uid = check_uid(fields.get("ousUID"))
     source = check_executive(fields.get("source"))
     run_timestamp = check_timestamp(fields.get("timestamp"))

@@ -68,7 +68,7 @@ class ProcessRequest:
     @classmethod
     def from_body(cls, body: Any) -> ProcessRequest:
         """Validate ``body``; InvalidMessage (or InvalidUid) names what is wrong."""
-        fields = body_dict(body, "pipeline.process request")
+        fields = body_dict(body, "pipeline.process request", ("progID", "ousUID", "recipe"))
         return cls(
             prog_id=check_prog_id(fields.get("progID")),
             uid=check_uid(fields.get("ousUID")),

@@ -30,6 +30,7 @@ from drwlab.actors.base import Actor, body_dict, text_field
 from drwlab.actors.xtss import DB as STATUS_DB
 from drwlab.actors.xtss import XtssClient
 from drwlab.bus import MessageBus
+from drwlab.cachefiles import check_inside
 from drwlab.errors import (
     CacheError,
     Conflict,
@@ -39,6 +40,7 @@ from drwlab.errors import (
     NotFound,
     PipelineFailed,
     UnknownOus,
+    UnsafePath,
 )
 from drwlab.lifecycle import SUBSTATE_ORDER, State, Substate
 from drwlab.ngas import Ngas
@@ -77,7 +79,7 @@ class IngestRequest:
     def from_body(cls, body: Any) -> IngestRequest:
         """Validate ``body``; InvalidMessage (or InvalidUid) names what is wrong."""
         what = "ingest request"
-        fields = body_dict(body, what)
+        fields = body_dict(body, what, ("ousUID", "timestamp", "productsDir"))
         uid = check_uid(fields.get("ousUID"))
         run_timestamp = check_timestamp(fields.get("timestamp"))
         products_dir = text_field(fields, "productsDir", what)
@@ -134,6 +136,7 @@ class ProductIngestor(Actor):
         substate = self._advance(request.uid, entity.get("substate"), Substate.INGESTION_TRIGGERED)
         tree = request.tree(self.cache_dir)
         self._wait_for_products(tree)
+        self._refuse_links(tree)
         substate = self._advance(request.uid, substate, Substate.ANALYZING_PRODUCTS)
         status_id = self._open_delivery_status(request)
         substate = self._advance(request.uid, substate, Substate.INGESTING_PRODUCTS)
@@ -186,6 +189,18 @@ class ProductIngestor(Actor):
                         f"products of {tree.uid} not (fully) replicated into the JAO cache "
                         f"{self.cache_dir} yet: {error}"
                     ) from None
+
+    def _refuse_links(self, tree: ProductsTree) -> None:
+        """InvalidMessage if a file of ``tree`` is a link or leads outside the cache
+        (a file from elsewhere must never be archived in NGAS)."""
+        refused = []
+        for path in tree.all_files:
+            try:
+                check_inside(path, self.cache_dir)
+            except UnsafePath as error:
+                refused.append(str(error))
+        if refused:
+            raise InvalidMessage(f"products of {tree.uid}: UnsafePath: {'; '.join(refused)}")
 
     def _advance(self, uid: str, current: str | None, target: Substate) -> str:
         """Move the substate forward to ``target`` unless it is there or beyond already."""

@@ -26,7 +26,7 @@ from typing import Any
 from drwlab.actors.base import Actor, body_dict, text_field
 from drwlab.actors.xtss import check_executive
 from drwlab.bus import MessageBus
-from drwlab.cachefiles import check_name, check_weblog, expand_weblog, replicate
+from drwlab.cachefiles import check_inside, check_name, check_weblog, expand_weblog, replicate
 from drwlab.errors import InvalidMessage, UnsafePath
 from drwlab.fileserver import FileServer
 from drwlab.ngas import Ngas
@@ -57,7 +57,7 @@ class CachedFile:
     @classmethod
     def from_body(cls, body: Any) -> CachedFile:
         """Validate ``body``; InvalidMessage names what is wrong (unsafe names too)."""
-        fields = body_dict(body, "cached message")
+        fields = body_dict(body, "cached message", ("fileType", "cachedAt", "name"))
         file_type = text_field(fields, "fileType", "cached message")
         if file_type not in FILE_TYPES:
             raise InvalidMessage(f"unknown fileType {file_type!r}; one of {', '.join(FILE_TYPES)}")
@@ -140,11 +140,22 @@ class ReplicatedCache(Actor):
         cached = CachedFile.from_body(body)
         path = self._fetch(cached)
         if cached.file_type == WEBLOG:
+            self._refuse_links(path, replicated=cached.cached_at != self.executive)
             if self.executive == "JAO":  # archived first: an expanded weblog is in NGAS too
                 check_weblog(path, self.weblogs_dir)  # but nothing hostile or corrupt
                 self.ngas.put_file(path, ous_uid=weblog_uid(cached.name))
             expanded = expand_weblog(path, self.weblogs_dir)
             logger.info("%s: weblog expanded in %s", self.name, expanded)
+
+    def _refuse_links(self, weblog: Path, *, replicated: bool) -> None:
+        """InvalidMessage if ``weblog`` is a link, or leads outside the cache; a link
+        this cache replicated is removed, so it is neither served nor followed later."""
+        try:
+            check_inside(weblog, self.cache_dir)
+        except UnsafePath as error:
+            if replicated and weblog.is_symlink():
+                weblog.unlink()
+            raise InvalidMessage(f"UnsafePath: {error}") from None
 
     def _fetch(self, cached: CachedFile) -> Path:
         if cached.cached_at == self.executive:

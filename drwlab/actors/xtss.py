@@ -28,7 +28,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from drwlab.actors.base import Actor, body_dict, text_field
+from drwlab.actors.base import Actor, body_dict, only_fields, text_field
 from drwlab.bus import MessageBus
 from drwlab.errors import Conflict, IllegalTransition, InvalidMessage, NotFound, UnknownOus
 from drwlab.lifecycle import (
@@ -49,6 +49,18 @@ logger = logging.getLogger(__name__)
 
 SELECTOR = "xtss"
 DB = "status-entities"
+COMMON_FIELDS = ("operation", "actor", "reason")
+"""Fields every request may carry: who asks and why (kept in the history)."""
+OPERATION_FIELDS: dict[str, tuple[str, ...]] = {
+    "create": ("ousUID", "progID", "recipe", "executive"),
+    "set-state": ("ousUID", "value"),
+    "set-substate": ("ousUID", "value"),
+    "set-exec": ("ousUID", "value"),
+    "clear-exec": ("ousUID",),
+    "set-flag": ("ousUID", "name", "value"),
+    "get-ouss-by-state-substate": ("state", "substate", "value"),
+}
+"""The other fields each operation reads; any further field is refused."""
 EXECUTIVE_FLAG = "PL_PROCESSING_EXECUTIVE"
 UPDATE_ATTEMPTS = 50
 """Revision races lost in a row before an update gives up with Conflict."""
@@ -117,6 +129,7 @@ class Xtss(Actor):
         if run is None:
             known = ", ".join(self._operations)
             raise InvalidMessage(f"xtss: unsupported operation {operation!r}; one of {known}")
+        only_fields(request, (*COMMON_FIELDS, *OPERATION_FIELDS[operation]), f"xtss {operation}")
         return run(request)
 
     # -- requests -> methods ----------------------------------------------------------
