@@ -18,7 +18,7 @@ import time
 
 FIRST_PAUSE = 0.5
 """Seconds before the first retry."""
-LONGEST_PAUSE = 4.0
+LONGEST_PAUSE = 8.0
 """Ceiling of the pause: a server back up is noticed within about this long."""
 JITTER = 0.2
 """Each pause is stretched or shrunk by up to this fraction."""

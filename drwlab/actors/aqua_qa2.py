@@ -15,6 +15,12 @@ widgets and the tests all call:
   ingest the products, then DeliveryInProgress (as the original did); Fail ->
   ReadyForProcessing; Cancel -> ReadyForReview.
 
+Those three steps of a Pass are not one transaction: if the store goes away
+after the first, the OUS sits in Verified with nobody to move it on. So AQUA
+looks every ``RESUME_CHECK`` s for OUSs that have sat in Verified longer than
+``RESUME_AFTER`` s and finishes their delivery (the ingestor is idempotent, so
+a request sent twice costs nothing).
+
 With ``autopilot="Pass"`` (or another flag) every OUS reaching ReadyForReview
 is reviewed and decided automatically: demos, benchmarks and CI notebooks.
 """
@@ -24,7 +30,9 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+import math
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +59,7 @@ from drwlab.products import (
     weblog_name,
 )
 from drwlab.store.base import Doc, Store
-from drwlab.timeutil import filename_timestamp
+from drwlab.timeutil import filename_timestamp, parse_timestamp, utc_now
 from drwlab.uids import check_uid, uid_to_doc_id
 
 logger = logging.getLogger(__name__)
@@ -64,6 +72,18 @@ AUTOPILOT_WAIT = 0.5
 """Longest wait of the autopilot on the status change feed."""
 AUTOPILOT_RETRY = 0.1
 """Wait of the autopilot while an OUS's report or weblog is still on its way."""
+RESUME_CHECK = 5.0
+"""Seconds between looks for deliveries left half-done (an OUS sitting in Verified)."""
+RESUME_AFTER = 10.0
+"""Seconds an OUS must have sat in Verified before its delivery is taken up again."""
+
+
+def _seconds_since(entity: Doc, now: datetime) -> float:
+    """Seconds since ``entity`` last changed (infinite if its timestamp is unreadable)."""
+    try:
+        return (now - parse_timestamp(str(entity.get("timestamp")))).total_seconds()
+    except ValueError:
+        return math.inf
 
 
 def report_doc_id(uid: str, run_timestamp: str) -> str:
@@ -146,17 +166,20 @@ class AquaQA2(Actor):
         cache_dir: Path,
         cache_url: str | None = None,
         autopilot: QA2Flag | str | None = None,
+        resume_after: float = RESUME_AFTER,
         name: str = "aqua-qa2",
     ) -> None:
         super().__init__(bus, store, name=name)
         self.cache_dir = Path(cache_dir)
         self.cache_url = cache_url
         self.autopilot = None if autopilot is None else parse_flag(autopilot)
+        self.resume_after = resume_after
         self.xtss = XtssClient(bus, sender=name)
         store.create_db(REPORTS_DB)
 
     def on_start(self) -> None:
         self.listen(REPORT_SELECTOR, self.handle)
+        self.loop(self._resume_step, name=f"{self.name}-resume")
         if self.autopilot is not None:
             self.loop(self._autopilot_step, name=f"{self.name}-autopilot")
 
@@ -173,7 +196,10 @@ class AquaQA2(Actor):
     # -- the review API ----------------------------------------------------------------
     def ready_for_review(self) -> list[Doc]:
         """The status entities in ReadyForReview, by uid."""
-        found = self.store.find(STATUS_DB, {"state": State.READY_FOR_REVIEW.value})
+        return self._in_state(State.READY_FOR_REVIEW)
+
+    def _in_state(self, state: State) -> list[Doc]:
+        found = self.store.find(STATUS_DB, {"state": state.value})
         return sorted(found, key=lambda doc: str(doc.get("entityId")))
 
     def entity(self, uid: str) -> Doc:
@@ -257,15 +283,42 @@ class AquaQA2(Actor):
         if stored is None:
             raise ReviewError(f"{uid} has no pipeline report: nothing to ingest")
         self.xtss.set_state(uid, State.VERIFIED, reason=reason)
+        entity = self._request_ingestion(uid, stored)
+        logger.info("%s: %s verified (%s); delivery in progress", self.name, uid, reason)
+        return entity
+
+    def _request_ingestion(self, uid: str, stored: Doc) -> Doc:
+        """Ask ``ingest.JAO`` for the products of run ``stored``; -> DeliveryInProgress."""
         request = {
             "ousUID": uid,
             "timestamp": stored["timestamp"],
             "productsDir": stored["productsDir"],
         }
         self.bus.send(INGEST_SELECTOR, request, sender=self.name)
-        entity = self.xtss.set_state(uid, State.DELIVERY_IN_PROGRESS, reason="ingestion requested")
-        logger.info("%s: %s verified (%s); delivery in progress", self.name, uid, reason)
-        return entity
+        return self.xtss.set_state(uid, State.DELIVERY_IN_PROGRESS, reason="ingestion requested")
+
+    def _resume_step(self) -> None:
+        """Finish the deliveries of OUSs left in Verified (see the module docstring)."""
+        if self.stopping.wait(min(RESUME_CHECK, self.resume_after / 2)):
+            return
+        now = utc_now()
+        for entity in self.store.find(STATUS_DB, {"state": State.VERIFIED.value}):
+            uid = str(entity.get("entityId"))
+            if _seconds_since(entity, now) < self.resume_after:
+                continue
+            stored = self.latest_report(uid)
+            if stored is None:
+                continue
+            try:
+                self._request_ingestion(uid, stored)
+            except IllegalTransition:
+                continue  # moved on meanwhile: someone else finished it
+            logger.warning(
+                "%s: %s sat in Verified since %s without ingestion; requested it now",
+                self.name,
+                uid,
+                entity.get("timestamp"),
+            )
 
     # -- autopilot ---------------------------------------------------------------------
     def _autopilot_step(self) -> None:
@@ -278,7 +331,8 @@ class AquaQA2(Actor):
         assert self.autopilot is not None
         since = self.store.current_seq(STATUS_DB)
         waiting = False
-        for entity in self.ready_for_review():
+        # an OUS already in Reviewing is one whose decision an outage interrupted
+        for entity in self.ready_for_review() + self._in_state(State.REVIEWING):
             if self.stopping.is_set():
                 return
             uid = str(entity.get("entityId"))
@@ -287,7 +341,8 @@ class AquaQA2(Actor):
                 waiting = True
                 continue
             try:
-                self.review(uid)
+                if entity.get("state") == State.READY_FOR_REVIEW.value:
+                    self.review(uid)
                 self.decide(uid, self.autopilot)
             except ReviewError as error:
                 logger.info("%s autopilot: %s", self.name, error)

@@ -26,6 +26,8 @@ logger = logging.getLogger(__name__)
 
 A = TypeVar("A", bound="Actor")
 
+STORE_CHECK = 0.25
+"""How often a loop waiting out a store outage looks whether the bus saw it end."""
 LOOP_ERROR_PAUSE = 1.0
 """Pause after an unexpected error in a loop before it carries on."""
 
@@ -134,7 +136,7 @@ class Actor:
                     step()
                     outage.recovered()
                 except StoreError as error:
-                    self.stopping.wait(outage.failed(error))
+                    self._await_store(outage.failed(error))
                 except DrwlabError as error:
                     logger.warning("%s: %s: %s", self.name, type(error).__name__, error)
                     self.stopping.wait(LOOP_ERROR_PAUSE)
@@ -146,6 +148,16 @@ class Actor:
         self._threads.append(thread)
         thread.start()
         return thread
+
+    def _await_store(self, pause: float) -> None:
+        """Wait ``pause`` s, and on while the bus finds the store down (or until stopped).
+
+        While the bus's watcher probes the store, a loop need not probe it too.
+        """
+        deadline = time.monotonic() + pause
+        while not self.stopping.wait(STORE_CHECK):
+            if time.monotonic() >= deadline and not self.bus.store_down:
+                return
 
     # -- context manager ------------------------------------------------------------
     def __enter__(self: A) -> A:

@@ -40,6 +40,7 @@ from drwlab.errors import (
     InvalidMessage,
     NotFound,
     PipelineFailed,
+    StoreUnavailable,
     UnknownOus,
 )
 from drwlab.lifecycle import State
@@ -142,6 +143,8 @@ class PipelineDriver(Actor):
         try:
             tree = self._run(request, attempt)
             self._publish(request, tree)
+        except StoreUnavailable:
+            raise  # not the run's fault: the request is run again once the store is back
         except Exception as error:  # whatever went wrong, the OUS must not stay in Processing
             if not isinstance(error, (DrwlabError, OSError)):
                 logger.exception("%s: unexpected failure on %s", self.name, request.uid)

@@ -197,6 +197,15 @@ class MessageBus:
         )
 
     # -- inspection ---------------------------------------------------------------
+    @property
+    def store_down(self) -> bool:
+        """True while the bus's change watcher finds the store unreachable.
+
+        Loops that use the store outside the bus may wait for this to clear
+        instead of probing the store themselves (one probe per bus).
+        """
+        return self._watcher.store_down
+
     def unread(self, selector: str | None = None) -> list[Doc]:
         """Messages not yet claimed (of ``selector``, or of all), oldest first."""
         query: dict[str, Any] = {"consumed": False}

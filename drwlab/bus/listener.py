@@ -36,6 +36,8 @@ CHUNK_MAX = 100
 """Most messages claimed (and acknowledged) in one write."""
 CHUNK_BUDGET = 0.05
 """Seconds of handler time one claimed chunk may hold messages back from competitors."""
+OUTAGE_PAUSE = 60.0
+"""Longest wait for the bus watcher's all-clear while it finds the store down."""
 ERROR_PAUSE = 1.0
 """Pause after an unexpected error (a bug) before the loop carries on."""
 
@@ -135,6 +137,9 @@ class Listener:
                     outage.recovered()
                 except StoreError as error:
                     delay = outage.failed(error)
+                    if self._watcher.store_down:
+                        # one probe per bus: the watcher wakes us when the store is back
+                        delay = OUTAGE_PAUSE
                 except Exception:  # a bug or a malformed document must not end the listener
                     logger.exception("listener %s: unexpected error; carrying on", self.name)
                     delay = ERROR_PAUSE

@@ -147,6 +147,8 @@ def _withdraw(store: Store, request_id: str, timeout: float) -> None:
         )
     except (Conflict, NotFound):
         return  # a server took it meanwhile
+    except StoreUnavailable as failure:  # the outage itself is logged by the loops
+        logger.info("timed-out request %s may still be answered later: %s", request_id, failure)
     except StoreError as failure:
         logger.warning("could not withdraw timed-out request %s: %s", request_id, failure)
 

@@ -72,6 +72,7 @@ class ChangeWatcher:
         self._demand = threading.Event()
         self._quiet: dict[str, str] = {}
         self._unlisted = 0
+        self._outage = StoreOutage(logger, "bus watcher")
 
     # -- subscribers ----------------------------------------------------------
     def subscribe(self, event: threading.Event, selector: str) -> None:
@@ -114,6 +115,15 @@ class ChangeWatcher:
         self._thread = None
         self._stop = None
 
+    @property
+    def store_down(self) -> bool:
+        """True while the watcher's own store calls fail (an outage it is riding out).
+
+        Listeners then wait for the watcher's wake-up, sent when the store
+        answers again, instead of each probing the store themselves.
+        """
+        return self._outage.ongoing
+
     # -- claims in progress -----------------------------------------------------
     def hold(self, doc: Doc) -> None:
         """Keep the lease of claimed message ``doc`` alive until ``release``."""
@@ -147,11 +157,12 @@ class ChangeWatcher:
     # -- the thread ---------------------------------------------------------------
     def _run(self, stop: threading.Event) -> None:
         seq: Seq | None = None
-        outage = StoreOutage(logger, "bus watcher")
+        outage = self._outage
         while not stop.is_set():
             try:
                 if seq is None:
                     seq = self._store.current_seq(self._db)
+                    outage.recovered()  # before waking: listeners ask store_down
                     self._wake(everyone=True)  # whatever happened before we knew seq
                 if self._everyone_awake():
                     self._demand.wait(self._poll)

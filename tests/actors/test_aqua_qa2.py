@@ -180,6 +180,43 @@ def test_the_autopilot_passes_every_ous_ready_for_review(
     assert not pilot.is_alive
 
 
+def test_the_autopilot_decides_an_ous_left_in_reviewing(
+    bus: MessageBus, store: Store, xtss: Xtss, jao_tree: ProductsTree, tmp_path: Path
+) -> None:
+    # as after an outage between review() and decide(): nobody else will decide it
+    bring_to(xtss, State.REVIEWING)
+    pilot = AquaQA2(bus, store, cache_dir=tmp_path / "jao", autopilot="Pass").start()
+    try:
+        wait_done(store, bus.send("pipeline.report.JAO", report_body(jao_tree)))
+        doc = wait_for_state(store, UID, State.DELIVERY_IN_PROGRESS)
+        assert [h["state"] for h in doc["history"][-3:]] == [
+            "Reviewing",
+            "Verified",
+            "DeliveryInProgress",
+        ]
+    finally:
+        pilot.stop()
+
+
+def test_a_delivery_interrupted_after_verified_is_finished_later(
+    bus: MessageBus, store: Store, xtss: Xtss, jao_tree: ProductsTree, tmp_path: Path
+) -> None:
+    # a Pass whose ingestion request was never sent (the store went away after
+    # Verified): AQUA notices the OUS sitting in Verified and sends it
+    bring_to(xtss, State.REVIEWING)
+    qa2 = AquaQA2(bus, store, cache_dir=tmp_path / "jao", resume_after=0.5).start()
+    try:
+        wait_done(store, bus.send("pipeline.report.JAO", report_body(jao_tree)))
+        xtss.set_state(UID, State.VERIFIED, actor="test", reason="QA2 Pass")
+        doc = wait_for_state(store, UID, State.DELIVERY_IN_PROGRESS)
+        assert doc["history"][-1]["reason"] == "ingestion requested"
+        assert [m["body"] for m in bus.unread("ingest.JAO")] == [
+            {"ousUID": UID, "timestamp": jao_tree.timestamp, "productsDir": jao_tree.products_dir}
+        ]
+    finally:
+        qa2.stop()
+
+
 def test_the_terminal_ui_lists_reviews_and_passes_an_ous(qa2: AquaQA2, ready: str) -> None:
     out = io.StringIO()
     AquaTui(qa2, stdin=io.StringIO(f"\n{ready}\nx\np\nq\n"), stdout=out).run()
