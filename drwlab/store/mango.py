@@ -356,9 +356,14 @@ def parse_fields(fields: Any) -> list[Path]:
 
 def project(doc: Mapping[str, Any], fields: Sequence[str]) -> dict[str, Any]:
     """Only the named fields of ``doc`` (dotted names keep nested objects' shape)."""
+    return project_parsed(doc, parse_fields(fields))
+
+
+def project_parsed(doc: Mapping[str, Any], paths: Sequence[Path]) -> dict[str, Any]:
+    """``project`` with the fields parsed already (once per query, not per document)."""
     result: dict[str, Any] = {}
     built: set[int] = {id(result)}  # objects made here, never the document's own
-    for path in parse_fields(fields):
+    for path in paths:
         value = get_field(doc, path)
         if isinstance(value, _Absent):
             continue

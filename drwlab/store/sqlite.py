@@ -205,8 +205,7 @@ class SQLiteStore(Store):
     ) -> list[Doc]:
         node = mango.parse_selector(selector)
         order = mango.parse_sort(sort) if sort is not None else None
-        if fields is not None:
-            mango.parse_fields(fields)
+        paths = None if fields is None else mango.parse_fields(fields)
         if limit is not None and (not isinstance(limit, int) or limit < 0):
             raise InvalidQuery(f"limit must be a non-negative int or None, not {limit!r}")
         if not isinstance(skip, int) or skip < 0:
@@ -216,7 +215,7 @@ class SQLiteStore(Store):
             self._require_db(conn, db)
             docs = self._select(conn, db, node, order, wanted)
         docs = docs[skip:wanted]
-        return docs if fields is None else [mango.project(doc, fields) for doc in docs]
+        return docs if paths is None else [mango.project_parsed(doc, paths) for doc in docs]
 
     def count(self, db: str, selector: Mapping[str, Any]) -> int:
         node = mango.parse_selector(selector)

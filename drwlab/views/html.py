@@ -8,7 +8,6 @@ message bodies are user input). The CSS is one string, inlined by each page.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -62,10 +61,21 @@ svg text { font-family: Verdana, "DejaVu Sans", sans-serif; }
 
 def esc(value: Any) -> str:
     """``value`` as escaped HTML text; None and NaN as the empty string."""
-    if type(value) is str:  # the common case, first: tables are mostly text
-        return html.escape(value, quote=True)
-    value = plain(value)
-    return "" if value is None else html.escape(str(value), quote=True)
+    if type(value) is str:  # tables are mostly text: that case goes straight on
+        text: str = value
+    else:
+        value = plain(value)
+        if value is None:
+            return ""
+        text = str(value)
+    # html.escape(value, quote=True), inlined: a report escapes ~100,000 values
+    return (
+        text.replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace('"', "&quot;")
+        .replace("'", "&#x27;")
+    )
 
 
 def state_color(state: Any) -> str:
@@ -134,14 +144,12 @@ def table_html(
     names = list(headers)
     head = "".join(f"<th>{esc(title)}</th>" for title in headers.values())
     shown = table if limit is None else table.head(limit)
+    opening = [
+        f'<td class="{esc(classes[name])}">' if name in classes else "<td>" for name in names
+    ]
     rows = [
         "<tr>"
-        + "".join(
-            f'<td class="{esc(classes[name])}">{esc(value)}</td>'
-            if name in classes
-            else f"<td>{esc(value)}</td>"
-            for name, value in zip(names, row, strict=True)
-        )
+        + "".join([cell + esc(value) + "</td>" for cell, value in zip(opening, row, strict=True)])
         + "</tr>"
         for row in shown[names].itertuples(index=False)
     ]
