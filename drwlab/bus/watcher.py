@@ -28,7 +28,7 @@ from typing import Any
 from drwlab.bus.message import selector_of_id
 from drwlab.errors import Conflict, StoreError
 from drwlab.outage import StoreOutage
-from drwlab.store.base import Change, Doc, Seq, Store
+from drwlab.store.base import Change, ChangesPage, Doc, Seq, Store
 
 logger = logging.getLogger(__name__)
 
@@ -166,8 +166,10 @@ class ChangeWatcher:
                     self._wake(everyone=True)  # whatever happened before we knew seq
                 if self._everyone_awake():
                     self._demand.wait(self._poll)
-                elif self._store.wait_for_change(self._db, seq, self._poll):
-                    seq = self._read_changes(seq)
+                else:
+                    page = self._store.wait_for_changes(self._db, seq, self._poll, CHANGES_PAGE)
+                    if page is not None:
+                        seq = self._read_changes(seq, page)
                 self._renew_leases()
                 outage.recovered()
             except StoreError as error:
@@ -178,9 +180,8 @@ class ChangeWatcher:
                 seq = None
                 stop.wait(STORE_RETRY_DELAY)
 
-    def _read_changes(self, seq: Seq) -> Seq:
-        """Wake the subscribers concerned by the changes after ``seq``; return the new seq."""
-        page = self._store.changes(self._db, since=seq, limit=CHANGES_PAGE)
+    def _read_changes(self, seq: Seq, page: ChangesPage) -> Seq:
+        """Wake the subscribers concerned by ``page`` (the changes after ``seq``); the new seq."""
         if not page.changes and page.last_seq == seq:
             # pouchdb-server may answer a long-poll a moment before its change
             # feed lists the change: look again shortly; wake everyone if it never does

@@ -166,6 +166,19 @@ class Store(ABC):
         False on timeout. Never sleeps longer than ``timeout`` (plus a little).
         """
 
+    def wait_for_changes(
+        self, db: str, since: Seq, timeout: float, limit: int
+    ) -> ChangesPage | None:
+        """``wait_for_change``, then the page of changes after ``since`` (None on timeout).
+
+        The page may be empty with ``last_seq`` unmoved when the feed signalled a
+        change it does not list yet. A backend that can wait and list in one
+        request (CouchDB's long-poll answers with the changes) overrides this.
+        """
+        if not self.wait_for_change(db, since, timeout):
+            return None
+        return self.changes(db, since=since, limit=limit)
+
     # -- lifetime ----------------------------------------------------------
     def ensure_databases(self, names: Sequence[str] = DATABASES) -> None:
         """Create the original system's databases (idempotent)."""

@@ -215,8 +215,23 @@ class CouchDBStore(Store):
             params["since"] = answer["last_seq"]  # a full page of index changes only
 
     def wait_for_change(self, db: str, since: Seq, timeout: float) -> bool:
+        return bool(self._long_poll(db, since, timeout, 1)[0])
+
+    def wait_for_changes(
+        self, db: str, since: Seq, timeout: float, limit: int
+    ) -> ChangesPage | None:
+        rows, last_seq = self._long_poll(db, since, timeout, limit)
+        if not rows:
+            return None
+        changes = [_change(row) for row in rows if not _is_design(row["id"])]
+        return ChangesPage(changes=changes, last_seq=last_seq)
+
+    def _long_poll(
+        self, db: str, since: Seq, timeout: float, limit: int
+    ) -> tuple[list[dict[str, Any]], Seq]:
+        """The rows (at most ``limit``) and last seq of a long-poll; no rows on timeout."""
         operation = f"wait for a change of {db}"
-        params: dict[str, Any] = {"since": since, "limit": 1}
+        params: dict[str, Any] = {"since": since, "limit": limit}
         read_timeout = max(timeout, 0) + WAIT_MARGIN
         if timeout > 0:
             params.update(feed="longpoll", timeout=max(1, int(timeout * 1000)))
@@ -224,12 +239,13 @@ class CouchDBStore(Store):
                 params["heartbeat"] = int((read_timeout + 60) * 1000)  # none before the end
         response = self._http.poll(operation, path(db, "_changes"), params, read_timeout)
         if response is None:
-            return False  # pouchdb-server holds a long-poll past its timeout
+            return [], since  # pouchdb-server holds a long-poll past its timeout
         if response.status_code == 400:
             raise InvalidQuery(f"{operation}: since {since!r} refused")
         self._http.check(operation, response)
         answer = self._http.decode(operation, response)
-        return bool(_member(answer, "results", operation))
+        rows = _member(answer, "results", operation)
+        return rows, (_member(answer, "last_seq", operation) if rows else since)
 
     # -- lifetime --------------------------------------------------------------
     def close(self) -> None:

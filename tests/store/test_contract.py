@@ -363,6 +363,19 @@ def test_wait_for_change_returns_at_once_when_already_changed(store: Store) -> N
     assert time.monotonic() - started < 1
 
 
+def test_wait_for_changes_lists_the_changes_it_woke_for(store: Store) -> None:
+    since = store.current_seq(DB)
+    assert store.wait_for_changes(DB, since, timeout=0.2, limit=10) is None
+    first = store.put(DB, {"_id": "w1"})
+    store.put(DB, {"_id": "w2"})
+    page = store.wait_for_changes(DB, since, timeout=10, limit=10)
+    assert page is not None
+    assert sorted((c.id, c.rev) for c in page.changes)[0] == ("w1", first["_rev"])
+    assert sorted(c.id for c in page.changes) == ["w1", "w2"]
+    # from where that page ended, nothing new: a timeout again
+    assert store.wait_for_changes(DB, page.last_seq, timeout=0.2, limit=10) is None
+
+
 def test_wait_for_change_gives_up_after_its_timeout(store: Store) -> None:
     since = store.current_seq(DB)
     store.put("msgq", {"elsewhere": True})
