@@ -28,7 +28,7 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from drwlab.actors.base import Actor, body_dict
 from drwlab.actors.xtss import XtssClient, check_executive, check_recipe
@@ -83,6 +83,30 @@ def run_seed(seed: int, uid: str, attempt: int) -> int:
     return int.from_bytes(digest[:4], "big")
 
 
+class RunClock:
+    """Run timestamps that never repeat, for every pipeline driver of a process.
+
+    A run's products directory is named ``<progID>_<timestamp>`` (ms), as in
+    the original. Two drivers of one sandbox (competing on one executive)
+    starting runs of the same project in the same millisecond would write
+    into, and cache, the same directory, and the later copy would replace
+    the earlier in the caches. One clock per process keeps the names apart.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last = ""
+
+    def next(self) -> str:
+        """Now, or 1 ms after the previous timestamp if now is not later."""
+        with self._lock:
+            now = timestamp()
+            if now <= self._last:
+                now = format_timestamp(parse_timestamp(self._last) + timedelta(milliseconds=1))
+            self._last = now
+            return now
+
+
 class PipelineDriver(Actor):
     """Runs the mock pipeline for ``pipeline.process.<executive>`` requests (module docstring).
 
@@ -91,6 +115,8 @@ class PipelineDriver(Actor):
     ``simulate`` (``crash``, ``partial``, ``hang``, ``kill``) makes every run fail
     that way, to show (and test) how failures are handled.
     """
+
+    _clock: ClassVar[RunClock] = RunClock()  # one for every driver of the process
 
     def __init__(
         self,
@@ -127,8 +153,6 @@ class PipelineDriver(Actor):
         self.python = python
         self.simulate = simulate
         self.xtss = XtssClient(bus, sender=self.name)
-        self._lock = threading.Lock()
-        self._last_timestamp = ""
 
     def on_start(self) -> None:
         self.cache_dir.mkdir(parents=True, exist_ok=True)
@@ -303,14 +327,8 @@ class PipelineDriver(Actor):
         logger.info("%s: %s -> %s", self.name, uid, state.value)
 
     def _run_timestamp(self) -> str:
-        """Now, but strictly after this driver's previous run (products dirs never clash)."""
-        with self._lock:
-            now = timestamp()
-            if now <= self._last_timestamp:
-                later = parse_timestamp(self._last_timestamp) + timedelta(milliseconds=1)
-                now = format_timestamp(later)
-            self._last_timestamp = now
-            return now
+        """Now, but strictly after any run started in this process (see ``RunClock``)."""
+        return self._clock.next()
 
 
 def _last_line(text: str, limit: int | None = 500) -> str:
