@@ -19,8 +19,9 @@ from hypothesis import strategies as st
 
 from drwlab.errors import StoreUnavailable
 from drwlab.store import open_store, sqlite_url
-from drwlab.store.mango import matches, sort_docs
+from drwlab.store.mango import matches, parse_selector, sort_docs
 from drwlab.store.sqlite import SQLiteStore
+from drwlab.store.sqlite_query import required_texts
 
 
 def test_a_missing_directory_is_a_clear_store_unavailable(tmp_path: Path) -> None:
@@ -190,3 +191,66 @@ def test_find_agrees_with_the_python_reference(
     assert shared.find(db, selector, sort=sort, limit=limit, skip=skip) == expected[skip:wanted]
     assert shared.count(db, selector) == len([d for d in docs if matches(d, selector)])
     shared.drop_db(db)
+
+
+# -- the substring pre-filter of $or / $regex / string $eq ---------------------------
+
+texts = st.text(alphabet="xyé\U0001f600\"'\\\n\x00-_/", max_size=4)
+literals = st.text(alphabet="xyé\U0001f600\"'\n\x00-_/", max_size=4)  # no regex syntax
+text_documents = st.lists(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "a": texts | st.integers(0, 2),
+            "o": st.fixed_dictionaries({}, optional={"p": texts, "q": st.lists(texts, max_size=2)}),
+        },
+    ),
+    max_size=10,
+)
+text_conditions = st.one_of(
+    st.builds(lambda f, v: {f: v}, st.sampled_from(["a", "o.p", "o.q.0"]), texts),
+    st.builds(lambda f, v: {f: {"$regex": v}}, st.sampled_from(["a", "o.p"]), literals),
+    st.builds(lambda f, v: {f: {"$regex": v}}, st.sampled_from(["a", "o.p"]), st.just("x.")),
+    st.builds(lambda f: {f: {"$exists": True}}, st.sampled_from(["a", "o.q"])),
+)
+text_selectors = st.one_of(
+    text_conditions,
+    st.lists(text_conditions, min_size=1, max_size=3).map(lambda cs: {"$or": cs}),
+    st.lists(text_conditions, min_size=1, max_size=3).map(lambda cs: {"$and": cs}),
+    st.lists(text_conditions, min_size=1, max_size=2).map(
+        lambda cs: {"$or": [{"$and": cs}, {"a": "x"}]}
+    ),
+)
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(rows=text_documents, selector=text_selectors)
+def test_the_text_pre_filter_never_drops_a_match(
+    shared: SQLiteStore, rows: list[dict[str, Any]], selector: dict[str, Any]
+) -> None:
+    # strings with escapes, quotes, NULs and characters outside the BMP, found by
+    # equality and by literal regexes, nested and under $or: SQL's instr() may only
+    # skip documents the Python matcher would refuse too
+    db = f"text{next(_counter)}"
+    shared.create_db(db)
+    shared.bulk_put(db, [{"_id": f"d{i:02d}", **row} for i, row in enumerate(rows)])
+    docs = shared.all_docs(db)
+    assert shared.find(db, selector) == _reference(docs, selector, None)
+    shared.drop_db(db)
+
+
+def test_the_pre_filter_knows_which_texts_a_match_must_contain() -> None:
+    def texts(selector: dict[str, Any]) -> list[str] | None:
+        return required_texts(parse_selector(selector))
+
+    uid = "uid://X1/X1/Xa1"
+    assert texts({"$or": [{"body.ousUID": uid}, {"body.name": {"$regex": "-X1-X1-Xa1-"}}]}) == [
+        '"uid://X1/X1/Xa1"',
+        "-X1-X1-Xa1-",
+    ]
+    assert texts({"a": "é"}) == ['"\\u00e9"']  # as the store writes it (ASCII escapes)
+    assert texts({"$or": [{"a": "x"}, {"b": {"$gt": 1}}]}) is None  # one branch unknown
+    assert texts({"a": {"$regex": "x.y"}}) is None  # regex syntax: not a plain substring
+    assert texts({"_id": "x"}) is None  # ids live in a column
