@@ -11,7 +11,9 @@ Where the two differ, or a server answers what the contract does not allow:
   That keeps one semantics for both backends, steers clear of
   pouchdb-server's ``_find`` bugs (a wrong ``limit``/``skip`` with ``$gt`` on
   an index; a crash on nested-object selectors over documents lacking the
-  object), and needs no server index for a sort.
+  object), and needs no server index for a sort. Only a query with an empty
+  selector, no sort and ``fields`` (a whole table for the views) has the
+  server project, so large fields never travel.
 - ``wait_for_change``: pouchdb-server ignores the long-poll ``timeout``, so the
   wait is bounded by the HTTP read timeout, and running out of it means
   "no change"; pouchdb-server is asked for no heartbeat, which could restart
@@ -34,6 +36,7 @@ from drwlab.errors import Conflict, InvalidQuery, StoreUnavailable
 from drwlab.store.base import BulkResult, Change, ChangesPage, Doc, Seq, SortSpec, Store
 from drwlab.store.couchdb_http import CouchConnection, path
 from drwlab.store.mango import (
+    Combination,
     Node,
     equalities,
     parse_fields,
@@ -159,19 +162,30 @@ class CouchDBStore(Store):
         fields: Sequence[str] | None = None,
     ) -> list[Doc]:
         node = _check_query(selector, sort, limit, skip, fields)
-        docs = self._matching(db, node, sort)
+        # With nothing to match or sort on the client, the server may project: a
+        # table of NGAS files then travels without the files' contents.
+        everything = isinstance(node, Combination) and node.op == "$and" and not node.children
+        server_fields = None
+        if everything and sort is None and fields is not None:
+            server_fields = sorted({*fields, "_id"})
+        docs = self._matching(db, node, sort, server_fields)
         docs = sort_docs(docs, sort) if sort is not None else sorted(docs, key=_by_id)
         docs = docs[skip : None if limit is None else skip + limit]
         return docs if fields is None else [project(doc, fields) for doc in docs]
 
-    def _matching(self, db: str, node: Node, sort: SortSpec | None) -> list[Doc]:
-        """Every document matching the parsed selector ``node``, in server order.
+    def _matching(
+        self, db: str, node: Node, sort: SortSpec | None, fields: list[str] | None = None
+    ) -> list[Doc]:
+        """Every document matching the parsed selector ``node``, in server order
+        (projected on the server to ``fields`` if given: ``node`` must not need others).
 
         Paging never stops early: without a sort, documents go by ``_id`` (as
         from SQLite) whatever order the server answered in.
         """
         operation = f"find in {db}"
         request: dict[str, Any] = {"selector": _server_selector(node, sort)}
+        if fields is not None:
+            request["fields"] = fields
         by_bookmark = self._http.is_couchdb()
         if by_bookmark:
             request["limit"] = FIND_PAGE

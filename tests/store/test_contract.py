@@ -284,6 +284,19 @@ def test_find_keeps_only_the_named_fields(fruits: Store) -> None:
     assert with_id == [{"_id": "d", "n": 2.5}]
 
 
+def test_a_whole_table_keeps_only_the_named_fields_nested_ones_too(store: Store) -> None:
+    # the views' query: no selector, no sort (CouchDB projects on the server then)
+    store.put(DB, {"_id": "x1", "a": 1, "big": "z" * 10_000, "o": {"p": 2, "q": 3}})
+    store.put(DB, {"_id": "x2", "a": None})
+    store.put(DB, {"_id": "x3", "o": 5})
+    assert store.find(DB, {}, fields=["a", "o.p"]) == [
+        {"a": 1, "o": {"p": 2}},
+        {"a": None},
+        {},
+    ]
+    assert store.find(DB, {}, fields=["_id"], limit=2, skip=1) == [{"_id": "x2"}, {"_id": "x3"}]
+
+
 @pytest.mark.parametrize(
     "selector",
     [
