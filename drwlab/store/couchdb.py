@@ -164,7 +164,7 @@ class CouchDBStore(Store):
         node = _check_query(selector, sort, limit, skip, fields)
         # With nothing to match or sort on the client, the server may project: a
         # table of NGAS files then travels without the files' contents.
-        everything = isinstance(node, Combination) and node.op == "$and" and not node.children
+        everything = isinstance(node, Combination) and node.matches_everything
         server_fields = None
         if everything and sort is None and fields is not None:
             server_fields = sorted({*fields, "_id"})

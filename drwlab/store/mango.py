@@ -192,6 +192,11 @@ class Combination:
     op: str
     children: tuple[Node, ...]
 
+    @property
+    def matches_everything(self) -> bool:
+        """True for the empty selector ``{}`` (an ``$and`` of nothing)."""
+        return self.op == "$and" and not self.children
+
     def matches(self, doc: Any) -> bool:
         if self.op == "$and":
             return all(child.matches(doc) for child in self.children)
@@ -282,7 +287,7 @@ def to_selector(node: Node) -> dict[str, Any]:
     if isinstance(node, Condition):
         name = ".".join(part.replace(".", "\\.") for part in node.path)
         return {name: {node.op: node.arg}}
-    if node.op == "$and" and not node.children:
+    if node.matches_everything:
         return {}
     return {node.op: [to_selector(child) for child in node.children]}
 
