@@ -92,8 +92,8 @@ def is_remote(source: str | Path) -> bool:
 def remove_leftovers(directory: Path) -> list[Path]:
     """Delete the temporary copies a killed process left in ``directory``; returns them.
 
-    Only this module's own temporary names (``.NAME.tmp-XXXXXXXX``,
-    ``.NAME.old-XXXXXXXX``) are touched. Call it when a cache actor starts.
+    Only this module's own temporary names (``.NAME.tmp-<8 hex digits>``,
+    ``.NAME.old-<8 hex digits>``) are touched. Call it when a cache actor starts.
     """
     try:
         found = [p for p in Path(directory).iterdir() if _LEFTOVER.match(p.name)]
