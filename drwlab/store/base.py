@@ -18,7 +18,7 @@ Only pass back what a backend gave you.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, TypeAlias
@@ -41,12 +41,18 @@ DATABASES: tuple[str, ...] = (
 
 @dataclass(frozen=True)
 class Change:
-    """One entry of a change feed: a document id written (or deleted) at ``seq``."""
+    """One entry of a change feed: a document id written (or deleted) at ``seq``.
+
+    ``doc`` is the document as the feed read it, when asked for
+    (``include_docs``) and the document is not deleted; a reader must check
+    that its ``_rev`` is ``rev`` before trusting it to describe this change.
+    """
 
     id: str
     rev: str
     seq: Seq
     deleted: bool = False
+    doc: Doc | None = None
 
 
 @dataclass(frozen=True)
@@ -155,8 +161,19 @@ class Store(ABC):
         """The seq of the latest change of ``db`` (pass it to changes/wait later)."""
 
     @abstractmethod
-    def changes(self, db: str, since: Seq | None = None, limit: int | None = None) -> ChangesPage:
-        """Changes of ``db`` after ``since`` (None: from the beginning), oldest first."""
+    def changes(
+        self,
+        db: str,
+        since: Seq | None = None,
+        limit: int | None = None,
+        *,
+        include_docs: bool = False,
+    ) -> ChangesPage:
+        """Changes of ``db`` after ``since`` (None: from the beginning), oldest first.
+
+        ``include_docs``: each change carries its document (``Change.doc``), so
+        a reader learns what changed without a request per document.
+        """
 
     @abstractmethod
     def wait_for_change(self, db: str, since: Seq, timeout: float) -> bool:
@@ -167,7 +184,7 @@ class Store(ABC):
         """
 
     def wait_for_changes(
-        self, db: str, since: Seq, timeout: float, limit: int
+        self, db: str, since: Seq, timeout: float, limit: int, *, include_docs: bool = False
     ) -> ChangesPage | None:
         """``wait_for_change``, then the page of changes after ``since`` (None on timeout).
 
@@ -177,7 +194,28 @@ class Store(ABC):
         """
         if not self.wait_for_change(db, since, timeout):
             return None
-        return self.changes(db, since=since, limit=limit)
+        return self.changes(db, since=since, limit=limit, include_docs=include_docs)
+
+    def follow_changes(
+        self, db: str, since: Seq, *, heartbeat: float, limit: int, include_docs: bool = False
+    ) -> Iterator[ChangesPage | None]:
+        """Follow the change feed of ``db`` after ``since``, for as long as it is read.
+
+        Yields each batch of changes (at most ``limit``) as it happens, and None
+        whenever ``heartbeat`` seconds pass without one, so that a reader
+        blocked here can look up now and then (to stop, say). Close the
+        iterator when done. It may also end by itself (the server closed the
+        feed): follow again from the last seq seen. A backend that can stream
+        its feed over one open connection (CouchDB's continuous feed) overrides
+        this; the default waits for each batch in turn.
+        """
+        while True:
+            page = self.wait_for_changes(db, since, heartbeat, limit, include_docs=include_docs)
+            if page is None:
+                yield None
+            else:
+                since = page.last_seq
+                yield page
 
     # -- lifetime ----------------------------------------------------------
     def ensure_databases(self, names: Sequence[str] = DATABASES) -> None:

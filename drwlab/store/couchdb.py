@@ -26,10 +26,11 @@ Where the two differ, or a server answers what the contract does not allow:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from drwlab.errors import Conflict, InvalidQuery, StoreUnavailable
@@ -50,6 +51,8 @@ FIND_PAGE = 1000
 """Documents per ``_find`` request when the server pages by bookmark (CouchDB)."""
 WAIT_MARGIN = 0.25
 """Seconds a long-poll may overrun its timeout before the read timeout cuts it."""
+STREAM_MARGIN = 2.0
+"""Seconds beyond two heartbeats a continuous feed may stay silent before it is reopened."""
 _DB_NAME = re.compile(r"[a-z][a-z0-9_$()+/-]*")
 _SPECIAL_MEMBERS = ("_id", "_rev", "_deleted")
 _PLAIN_FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
@@ -215,11 +218,20 @@ class CouchDBStore(Store):
         seq: Seq = _member(self._http.json(operation, "GET", path(db)), "update_seq", operation)
         return seq
 
-    def changes(self, db: str, since: Seq | None = None, limit: int | None = None) -> ChangesPage:
+    def changes(
+        self,
+        db: str,
+        since: Seq | None = None,
+        limit: int | None = None,
+        *,
+        include_docs: bool = False,
+    ) -> ChangesPage:
         operation = f"changes of {db}"
         params: dict[str, Any] = {} if since is None else {"since": since}
         if limit is not None:
             params["limit"] = limit
+        if include_docs:
+            params["include_docs"] = "true"
         while True:
             answer = self._http.query(operation, "GET", path(db, "_changes"), params=params)
             rows = _member(answer, "results", operation)
@@ -232,20 +244,54 @@ class CouchDBStore(Store):
         return bool(self._long_poll(db, since, timeout, 1)[0])
 
     def wait_for_changes(
-        self, db: str, since: Seq, timeout: float, limit: int
+        self, db: str, since: Seq, timeout: float, limit: int, *, include_docs: bool = False
     ) -> ChangesPage | None:
-        rows, last_seq = self._long_poll(db, since, timeout, limit)
+        rows, last_seq = self._long_poll(db, since, timeout, limit, include_docs=include_docs)
         if not rows:
             return None
         changes = [_change(row) for row in rows if not _is_design(row["id"])]
         return ChangesPage(changes=changes, last_seq=last_seq)
 
+    def follow_changes(
+        self, db: str, since: Seq, *, heartbeat: float, limit: int, include_docs: bool = False
+    ) -> Iterator[ChangesPage | None]:
+        """The continuous feed: one open connection, a line per change, a newline per
+        ``heartbeat``; no request per change. Ends (quietly) if no line, not even a
+        heartbeat, arrives for a while: a server that stalls gets a fresh request."""
+        operation = f"follow the changes of {db}"
+        params: dict[str, Any] = {
+            "since": since,
+            "feed": "continuous",
+            "heartbeat": max(1, int(heartbeat * 1000)),
+        }
+        if include_docs:
+            params["include_docs"] = "true"
+        read_timeout = 2 * heartbeat + STREAM_MARGIN
+        response = self._http.stream(operation, path(db, "_changes"), params, read_timeout)
+        if response.status_code == 400:
+            response.close()
+            raise InvalidQuery(f"{operation}: since {since!r} refused")
+        self._http.check(operation, response)
+        with contextlib.closing(response):
+            for line in self._http.lines(operation, response):
+                if not line:
+                    yield None
+                    continue
+                row = _decoded_line(line, operation)
+                if "last_seq" in row and "id" not in row:
+                    return  # the server ended the feed
+                seq = _member(row, "seq", operation)
+                changes = [] if _is_design(row["id"]) else [_change(row)]
+                yield ChangesPage(changes=changes, last_seq=seq)
+
     def _long_poll(
-        self, db: str, since: Seq, timeout: float, limit: int
+        self, db: str, since: Seq, timeout: float, limit: int, *, include_docs: bool = False
     ) -> tuple[list[dict[str, Any]], Seq]:
         """The rows (at most ``limit``) and last seq of a long-poll; no rows on timeout."""
         operation = f"wait for a change of {db}"
         params: dict[str, Any] = {"since": since, "limit": limit}
+        if include_docs:
+            params["include_docs"] = "true"
         read_timeout = max(timeout, 0) + WAIT_MARGIN
         if timeout > 0:
             params.update(feed="longpoll", timeout=max(1, int(timeout * 1000)))
@@ -322,13 +368,29 @@ def _member(answer: Any, key: str, operation: str) -> Any:
     return answer[key]
 
 
+def _decoded_line(line: bytes, operation: str) -> dict[str, Any]:
+    """One line of a continuous feed as a JSON object; StoreUnavailable if it is not one."""
+    try:
+        row = json.loads(line)
+    except ValueError:
+        raise StoreUnavailable(f"{operation}: a line of the feed is not JSON") from None
+    if not isinstance(row, dict):
+        raise StoreUnavailable(f"{operation}: a line of the feed is not a JSON object")
+    return row
+
+
 def _plain(field_path: tuple[str, ...]) -> bool:
     return all(_PLAIN_FIELD.fullmatch(part) for part in field_path)
 
 
 def _change(row: Mapping[str, Any]) -> Change:
     deleted = bool(row.get("deleted", False))
-    return Change(id=row["id"], rev=row["changes"][0]["rev"], seq=row["seq"], deleted=deleted)
+    doc = row.get("doc")
+    if deleted or not isinstance(doc, dict) or doc.get("_deleted"):
+        doc = None
+    return Change(
+        id=row["id"], rev=row["changes"][0]["rev"], seq=row["seq"], deleted=deleted, doc=doc
+    )
 
 
 def _is_design(doc_id: str) -> bool:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, NoReturn
 from urllib.parse import quote
 
@@ -33,7 +33,14 @@ from drwlab.errors import Conflict, InvalidQuery, NotFound, StoreError, StoreUna
 
 log = logging.getLogger(__name__)
 
-_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
+_HEADERS = {
+    "Content-Type": "application/json",
+    "Accept": "application/json",
+    # pouchdb-server gzips when asked (requests asks by default): a continuous feed
+    # then sits in the compressor instead of arriving line by line, and on the
+    # loopback or a LAN compressing costs the server more than it saves
+    "Accept-Encoding": "identity",
+}
 POOL_SIZE = 32
 """Pooled connections: enough for ~20 threads each holding a long-poll or a request."""
 CONNECT_TIMEOUT = 5.0
@@ -124,6 +131,7 @@ class CouchConnection:
         body: Any = None,
         params: Mapping[str, Any] | None = None,
         read_timeout: float | None = None,
+        stream: bool = False,
     ) -> requests.Response:
         """One request; requests' own exceptions pass through (see ``call``)."""
         return self._session.request(
@@ -133,6 +141,7 @@ class CouchConnection:
             params=params,
             headers=_HEADERS,
             timeout=(self.connect_timeout, read_timeout or self.timeout),
+            stream=stream,
         )
 
     def call(self, operation: str, method: str, where: str, **kwargs: Any) -> requests.Response:
@@ -164,6 +173,26 @@ class CouchConnection:
                 if attempt == 2 or not _worth_resending("GET", where, error):
                     self.unavailable(operation, error)
         return None
+
+    def stream(
+        self, operation: str, where: str, params: Mapping[str, Any], read_timeout: float
+    ) -> requests.Response:
+        """A GET whose body is read as it comes (``lines``); the caller closes it."""
+        return self.call(
+            operation, "GET", where, params=params, read_timeout=read_timeout, stream=True
+        )
+
+    def lines(self, operation: str, response: requests.Response) -> Iterator[bytes]:
+        """The lines of a streamed body as they arrive (an empty one per heartbeat).
+
+        Ends when the server closes the body or sends nothing within the read
+        timeout; a connection that breaks raises StoreUnavailable.
+        """
+        try:
+            yield from response.iter_lines(chunk_size=None)
+        except requests.RequestException as error:
+            if not is_read_timeout(error):
+                self.unavailable(operation, error)
 
     def json(self, operation: str, method: str, where: str, **kwargs: Any) -> Any:
         """The decoded answer of a request that must succeed (2xx)."""

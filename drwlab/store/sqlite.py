@@ -272,16 +272,33 @@ class SQLiteStore(Store):
             self._require_db(conn, db)
             return self._latest(conn, db)
 
-    def changes(self, db: str, since: Seq | None = None, limit: int | None = None) -> ChangesPage:
+    def changes(
+        self,
+        db: str,
+        since: Seq | None = None,
+        limit: int | None = None,
+        *,
+        include_docs: bool = False,
+    ) -> ChangesPage:
         after = _as_seq(since)
+        body = "body" if include_docs else "NULL"
         with self._file.connection() as conn:
             self._require_db(conn, db)
             rows = conn.execute(
-                "SELECT id, rev, seq, deleted FROM docs WHERE db = ? AND seq > ? "
+                f"SELECT id, rev, seq, deleted, {body} FROM docs WHERE db = ? AND seq > ? "
                 "ORDER BY seq LIMIT ?",
                 (db, after, -1 if limit is None else limit),
             ).fetchall()
-        changes = [Change(id=i, rev=r, seq=s, deleted=bool(d)) for i, r, s, d in rows]
+        changes = [
+            Change(
+                id=i,
+                rev=r,
+                seq=s,
+                deleted=bool(d),
+                doc=None if d or text is None else json.loads(text),
+            )
+            for i, r, s, d, text in rows
+        ]
         return ChangesPage(changes, changes[-1].seq if changes else after)
 
     def wait_for_change(self, db: str, since: Seq, timeout: float) -> bool:

@@ -15,6 +15,7 @@ import pytest
 
 from drwlab.errors import Conflict, InvalidQuery, NotFound
 from drwlab.store import DATABASES, Store
+from drwlab.store.base import Doc
 
 DB = "status-entities"
 
@@ -387,6 +388,50 @@ def test_wait_for_changes_lists_the_changes_it_woke_for(store: Store) -> None:
     assert sorted(c.id for c in page.changes) == ["w1", "w2"]
     # from where that page ended, nothing new: a timeout again
     assert store.wait_for_changes(DB, page.last_seq, timeout=0.2, limit=10) is None
+
+
+def test_changes_carry_their_documents_when_asked(store: Store) -> None:
+    since = store.current_seq(DB)
+    kept = store.put(DB, {"_id": "d1", "v": 1})
+    gone = store.put(DB, {"_id": "d2", "v": 2})
+    store.delete(DB, "d2", gone["_rev"])
+    for page in (
+        store.changes(DB, since=since, include_docs=True),
+        store.wait_for_changes(DB, since, timeout=10, limit=10, include_docs=True),
+    ):
+        assert page is not None
+        by_id = {change.id: change for change in page.changes}
+        assert by_id["d1"].doc == kept
+        assert by_id["d2"].deleted and by_id["d2"].doc is None
+    # not asked: no documents travel
+    assert all(change.doc is None for change in store.changes(DB, since=since).changes)
+
+
+def test_follow_changes_brings_each_change_and_a_heartbeat_between(store: Store) -> None:
+    since = store.current_seq(DB)
+    feed = store.follow_changes(DB, since, heartbeat=0.2, limit=10, include_docs=True)
+    try:
+        assert next(feed) is None  # nothing happened: a heartbeat, not a hang
+        first = store.put(DB, {"_id": "f1", "v": 1})
+        second = store.put(DB, {"_id": "f2", "v": 2})
+        seen: list[Doc] = []
+        last_seq = since
+        while len(seen) < 2:
+            page = next(feed)
+            if page is not None:
+                seen.extend(change.doc for change in page.changes if change.doc is not None)
+                last_seq = page.last_seq
+        assert seen == [first, second]  # in the order written, with their documents
+    finally:
+        feed.close()
+    # followed again from the last seq seen: only what came after
+    store.put(DB, {"_id": "f3"})
+    again = store.follow_changes(DB, last_seq, heartbeat=0.2, limit=10)
+    try:
+        page = next(page for page in again if page is not None)
+        assert [change.id for change in page.changes] == ["f3"]
+    finally:
+        again.close()
 
 
 def test_wait_for_change_gives_up_after_its_timeout(store: Store) -> None:
