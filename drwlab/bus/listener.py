@@ -1,10 +1,13 @@
 """The Listener: one daemon thread that claims, handles and acknowledges the messages of a selector.
 
-The loop: look for pending messages of the selector (one indexed query),
-claim them oldest first (``claims.py``: by revision, so of competing
-listeners exactly one gets each), run the handler, acknowledge. With nothing
-to do it sleeps on an Event that the bus's ChangeWatcher sets on every
-``msgq`` change and that ``stop()`` sets too: it neither polls nor lingers.
+The loop: look for pending messages of the selector, claim them oldest first
+(``claims.py``: by revision, so of competing listeners exactly one gets
+each), run the handler, acknowledge. It looks with one indexed query the
+first time, and afterwards whenever its Inbox cannot vouch for having seen
+every change (``inbox.py``); otherwise what the bus's ChangeWatcher put in
+the Inbox is the new work, and no query is made. With nothing to do it
+sleeps on an Event that the watcher sets when a message of its selector
+lands and that ``stop()`` sets too: it neither polls nor lingers.
 Every ``lease / 4`` seconds it also returns to the queue the claims of
 listeners that died (their lease ran out).
 """
@@ -20,6 +23,7 @@ import time
 from collections.abc import Callable
 
 from drwlab.bus import claims
+from drwlab.bus.inbox import Inbox
 from drwlab.bus.message import DB, PENDING_INDEX, age_key, envelope_problem, validate_body
 from drwlab.bus.watcher import ChangeWatcher
 from drwlab.errors import DrwlabError, StoreError, StoreUnavailable
@@ -77,6 +81,7 @@ class Listener:
         self._retry_delay = retry_delay
         self._stop = threading.Event()
         self._wake = threading.Event()
+        self._inbox = Inbox(complete=False)  # what was queued before we started: query
         self._next_lease_check = 0.0
         self._mean_duration: float | None = None
         self._next_retry: float | None = None
@@ -95,7 +100,7 @@ class Listener:
 
     def start(self) -> Listener:
         """Start the thread (the bus does this)."""
-        self._watcher.subscribe(self._wake, self.selector)
+        self._watcher.subscribe(self._wake, self.selector, self._inbox)
         self._thread.start()
         return self
 
@@ -143,6 +148,8 @@ class Listener:
                 except Exception:  # a bug or a malformed document must not end the listener
                     logger.exception("listener %s: unexpected error; carrying on", self.name)
                     delay = ERROR_PAUSE
+                if failed:
+                    self._inbox.lose()  # what it held may not have been worked through
                 # look at the queue if woken by a change, told to, or after a failure;
                 # if only a timer ran out, _work decides whether it needs to
                 look = delay <= 0 or self._wake.wait(delay) or failed
@@ -165,21 +172,31 @@ class Listener:
                 limit=BATCH,
             )
             self._next_lease_check = now + self._lease / 4
-        if not look and (self._next_retry is None or now < self._next_retry):
+        retry_due = self._next_retry is not None and now >= self._next_retry
+        if not look and not retry_due:
             return self._until_next_timer()
-        docs = self._store.find(
-            DB,
-            {"selector": self.selector, "consumed": False},
-            sort=[{field: "asc"} for field in PENDING_INDEX],
-            limit=BATCH,
-        )
+        if retry_due:
+            self._inbox.lose()  # the message to retry left the Inbox when it was put off
+        # take the Inbox before querying: what lands meanwhile is in the query or the next take
+        docs = self._inbox.take()
+        queried = docs is None
+        if docs is None:
+            docs = self._store.find(
+                DB,
+                {"selector": self.selector, "consumed": False},
+                sort=[{field: "asc"} for field in PENDING_INDEX],
+                limit=BATCH,
+            )
         docs = self._reject_malformed(docs)
         now = time.time()
         ready = [doc for doc in sorted(docs, key=age_key) if _not_before(doc) <= now]
         retries = [_not_before(doc) for doc in docs if _not_before(doc) > now]
+        if not queried and self._next_retry is not None:
+            retries.append(self._next_retry)  # one noted by an earlier query is still due
         self._next_retry = min(retries) if retries else None
         self._claim_and_handle(ready)
-        if len(docs) == BATCH and ready:
+        if queried and len(docs) == BATCH and ready:
+            self._inbox.lose()
             return 0.0  # there may be more than one query returns
         # anything that arrived meanwhile has set the wake-up Event: no need to look now
         return self._until_next_timer()

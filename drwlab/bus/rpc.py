@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any, NoReturn
 
 from drwlab import errors
+from drwlab.bus.inbox import Inbox
 from drwlab.bus.listener import Process
 from drwlab.bus.message import (
     DB,
@@ -101,14 +102,15 @@ def call(
         The service raised any other error.
     """
     wake = threading.Event()
-    watcher.subscribe(wake, request["msgbackID"])
+    inbox = Inbox(complete=True)  # subscribed before sending: no reply can be missed
+    watcher.subscribe(wake, request["msgbackID"], inbox)
     try:
         request_id = send(request)
         deadline = time.monotonic() + timeout
         # the reply cannot be there before the watcher sees it land: wait, then look
         while wake.wait(max(0.0, deadline - time.monotonic())):
             watcher.rearm(wake)
-            reply = _take_reply(store, request["msgbackID"], identity)
+            reply = _take_reply(store, request["msgbackID"], identity, inbox.take())
             if reply is not None:
                 watcher.quiet([reply])
                 return decode_reply(reply.get("body"), request["selector"])
@@ -118,20 +120,29 @@ def call(
     raise RpcTimeout(f"no reply from {request['selector']!r} within {timeout:g} s")
 
 
-def _take_reply(store: Store, msgback_id: str, identity: str) -> Doc | None:
-    for doc in store.find(
-        DB,
-        {"selector": msgback_id, "consumed": False},
-        sort=[{field: "asc"} for field in PENDING_INDEX],
-        limit=1,
-    ):
+def _take_reply(store: Store, msgback_id: str, identity: str, seen: list[Doc] | None) -> Doc | None:
+    """Mark the reply on ``msgback_id`` consumed and return it (None: not there yet).
+
+    ``seen``: the pending replies the watcher saw land, or None if it cannot
+    tell (then the store is asked).
+    """
+    asked = seen is None
+    if seen is None:
+        seen = store.find(
+            DB,
+            {"selector": msgback_id, "consumed": False},
+            sort=[{field: "asc"} for field in PENDING_INDEX],
+            limit=1,
+        )
+    for doc in seen[:1]:
         done = dict(
             doc, consumed=True, state=DONE, handledBy=identity, handledTimestamp=timestamp()
         )
         try:
             return store.put(DB, done)
         except Conflict:
-            return None  # nobody else should read our replies; look again
+            # nobody else should read our replies: what the feed showed was stale
+            return None if asked else _take_reply(store, msgback_id, identity, None)
     return None
 
 

@@ -1,20 +1,26 @@
 """One thread per bus that follows the ``msgq`` change feed and wakes the listeners concerned.
 
 Every listener (and every RPC call waiting for its reply) registers an Event
-with its selector. The watcher blocks in ``store.wait_for_change`` once for
-all of them (one CouchDB longpoll per bus, not one per listener), reads the
-ids that changed, and sets the Events of the selectors those messages belong
-to: a message id ends in ``@<selector>`` (see ``message.new_message_id``), so
-a message for ``cached.JAO`` does not make the ``xtss`` server query. An id
-without a selector (a group document, a message written by other tools)
-wakes everyone. A listener rearms its Event *before* it queries, so a change
-landing while it queries still wakes it: nothing is missed, nothing polls.
+with its selector, and an Inbox (``inbox.py``). The watcher follows the
+change feed once for all of them (``store.follow_changes``: on CouchDB one
+open continuous feed per bus, not a request per listener or per change),
+which brings the changed documents with it. A pending message goes into the
+Inboxes of its selector's subscribers and sets their Events, so a message
+for ``cached.JAO`` does not make the ``xtss`` server look, and a woken
+listener claims what its Inbox holds without a query. Anything else of a
+selector (a claim, an acknowledgement) only takes it out of the Inboxes. A
+change whose document is missing is routed by its id, which ends in
+``@<selector>`` (see ``message.new_message_id``): it wakes that selector's
+subscribers (everyone's, for an id without a selector) and makes their
+Inboxes ask for a query. A listener rearms its Event *before* it looks, so
+a change landing while it looks still wakes it: nothing is missed, nothing
+polls.
 
-The watcher waits on the feed only while some subscriber is idle (has
-rearmed): a busy listener looks for work again by itself, so a drain does
-not also drive a longpoll per write. The same thread renews the leases of
-messages whose handler still runs (a heartbeat), so a slow but alive handler
-is not delivered twice. The thread runs only while something is registered.
+The watcher reads the feed only while some subscriber is idle (has
+rearmed): a busy listener looks for work again by itself, so during a drain
+the feed waits, unread. The same thread renews the leases of messages whose
+handler still runs (a heartbeat), so a slow but alive handler is not
+delivered twice. The thread runs only while something is registered.
 """
 
 from __future__ import annotations
@@ -22,9 +28,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
+from drwlab.bus.inbox import Inbox
 from drwlab.bus.message import selector_of_id
 from drwlab.errors import Conflict, StoreError
 from drwlab.outage import StoreOutage
@@ -35,12 +42,11 @@ logger = logging.getLogger(__name__)
 STORE_RETRY_DELAY = 1.0
 """Pause after an unexpected error before the watcher carries on."""
 CHANGES_PAGE = 500
-"""Changes read per wake-up; a full page wakes everyone (cheaper than reading on)."""
-UNLISTED_TRIES = 10
-UNLISTED_PAUSE = 0.002
-"""Re-reads of a change the feed signalled but does not list yet, and the pause between."""
+"""Most changes read per wake-up (the rest are read on the next turn)."""
 QUIET_MAX = 10_000
 """Most quiet writes remembered (a safety bound: each is forgotten once seen)."""
+_ENDED = object()
+"""What ``next`` gives for a feed the server closed."""
 
 
 class ChangeWatcher:
@@ -63,7 +69,7 @@ class ChangeWatcher:
         self._lease = lease
         self._poll = poll
         self._lock = threading.Lock()
-        self._subscribers: dict[threading.Event, str] = {}
+        self._subscribers: dict[threading.Event, tuple[str, Inbox | None]] = {}
         self._held: dict[str, Doc] = {}
         self._lost: set[str] = set()
         self._thread: threading.Thread | None = None
@@ -71,14 +77,14 @@ class ChangeWatcher:
         self._stopped: list[threading.Thread] = []
         self._demand = threading.Event()
         self._quiet: dict[str, str] = {}
-        self._unlisted = 0
         self._outage = StoreOutage(logger, "bus watcher")
 
     # -- subscribers ----------------------------------------------------------
-    def subscribe(self, event: threading.Event, selector: str) -> None:
-        """Set ``event`` on changes of ``selector``'s messages (starting the thread if needed)."""
+    def subscribe(self, event: threading.Event, selector: str, inbox: Inbox | None = None) -> None:
+        """Set ``event`` on changes of ``selector``'s messages (starting the thread if needed),
+        and keep ``inbox`` up to date with the selector's pending messages."""
         with self._lock:
-            self._subscribers[event] = selector
+            self._subscribers[event] = (selector, inbox)
             self._demand.set()
             if self._thread is None:
                 self._stop = threading.Event()
@@ -157,43 +163,45 @@ class ChangeWatcher:
     # -- the thread ---------------------------------------------------------------
     def _run(self, stop: threading.Event) -> None:
         seq: Seq | None = None
+        feed: Iterator[ChangesPage | None] | None = None
         outage = self._outage
-        while not stop.is_set():
-            try:
-                if seq is None:
-                    seq = self._store.current_seq(self._db)
-                    outage.recovered()  # before waking: listeners ask store_down
-                    self._wake(everyone=True)  # whatever happened before we knew seq
-                if self._everyone_awake():
-                    self._demand.wait(self._poll)
-                else:
-                    page = self._store.wait_for_changes(self._db, seq, self._poll, CHANGES_PAGE)
-                    if page is not None:
-                        seq = self._read_changes(seq, page)
-                self._renew_leases()
-                outage.recovered()
-            except StoreError as error:
-                seq = None
-                stop.wait(outage.failed(error))
-            except Exception:  # a bug or a malformed answer must not end the thread
-                logger.exception("bus watcher: unexpected error; carrying on")
-                seq = None
-                stop.wait(STORE_RETRY_DELAY)
-
-    def _read_changes(self, seq: Seq, page: ChangesPage) -> Seq:
-        """Wake the subscribers concerned by ``page`` (the changes after ``seq``); the new seq."""
-        if not page.changes and page.last_seq == seq:
-            # pouchdb-server may answer a long-poll a moment before its change
-            # feed lists the change: look again shortly; wake everyone if it never does
-            self._unlisted += 1
-            if self._unlisted < UNLISTED_TRIES:
-                time.sleep(UNLISTED_PAUSE)
-                return seq
-            self._wake(everyone=True)
-            return self._store.current_seq(self._db)
-        self._unlisted = 0
-        self._wake(page.changes, everyone=len(page.changes) >= CHANGES_PAGE)
-        return page.last_seq
+        try:
+            while not stop.is_set():
+                try:
+                    if seq is None:
+                        seq = self._store.current_seq(self._db)
+                        outage.recovered()  # before waking: listeners ask store_down
+                        self._wake(everyone=True)  # whatever happened before we knew seq
+                    if feed is None:
+                        feed = self._store.follow_changes(
+                            self._db,
+                            seq,
+                            heartbeat=self._poll,
+                            limit=CHANGES_PAGE,
+                            include_docs=True,
+                        )
+                    if self._everyone_awake():
+                        self._demand.wait(self._poll)  # the feed waits, unread
+                    else:
+                        page = next(feed, _ENDED)
+                        if page is _ENDED:
+                            feed = None  # the server closed it: follow again from seq
+                        elif isinstance(page, ChangesPage):
+                            self._wake(page.changes)
+                            seq = page.last_seq
+                    self._renew_leases()
+                    outage.recovered()
+                except StoreError as error:
+                    _close(feed)
+                    seq = feed = None
+                    stop.wait(outage.failed(error))
+                except Exception:  # a bug or a malformed answer must not end the thread
+                    logger.exception("bus watcher: unexpected error; carrying on")
+                    _close(feed)
+                    seq = feed = None
+                    stop.wait(STORE_RETRY_DELAY)
+        finally:
+            _close(feed)
 
     def _everyone_awake(self) -> bool:
         """True if every subscriber has a wake-up it has not acted on yet.
@@ -206,15 +214,46 @@ class ChangeWatcher:
             return all(event.is_set() for event in self._subscribers)
 
     def _wake(self, changes: Iterable[Change] = (), *, everyone: bool = False) -> None:
+        """Fill the Inboxes and set the Events concerned by ``changes``.
+
+        ``everyone``: something may have changed unseen (the watcher (re)started,
+        or the feed would not list a change it signalled): wake all, empty all Inboxes.
+        """
+        pending: dict[str, list[Doc]] = {}
+        taken: dict[str, list[str]] = {}
+        woken: set[str | None] = set()
+        unseen: set[str | None] = set()
         with self._lock:
-            selectors = {
-                selector_of_id(change.id)
-                for change in changes
-                if self._quiet.pop(change.id, None) != change.rev
-            }
-            everyone = everyone or None in selectors
-            for event, selector in self._subscribers.items():
-                if everyone or selector in selectors:
+            for change in changes:
+                quiet = self._quiet.pop(change.id, None) == change.rev
+                doc = change.doc
+                if doc is None or not _describes(doc, change):
+                    # nothing (or an older revision) to read: the id says whose it is
+                    selector_by_id = selector_of_id(change.id)
+                    unseen.add(selector_by_id)
+                    if not quiet:
+                        woken.add(selector_by_id)
+                    continue
+                selector = doc.get("selector")
+                if not isinstance(selector, str):
+                    continue  # a group document: nobody's work
+                if doc.get("consumed") is False:
+                    pending.setdefault(selector, []).append(doc)
+                    woken.add(selector)
+                else:
+                    taken.setdefault(selector, []).append(change.id)
+            everyone = everyone or None in woken
+            unseen_all = everyone or None in unseen
+            for event, (selector, inbox) in self._subscribers.items():
+                if inbox is not None:
+                    if unseen_all or selector in unseen:
+                        inbox.lose()
+                    else:
+                        for doc_id in taken.get(selector, ()):
+                            inbox.drop(doc_id)
+                        for doc in pending.get(selector, ()):
+                            inbox.offer(doc)
+                if everyone or selector in woken:
                     event.set()
 
     def _renew_leases(self) -> None:
@@ -238,3 +277,25 @@ class ChangeWatcher:
                     )
                     # keep the stale revision: the acknowledgement will conflict and say so
                     self._lost.add(doc_id)
+
+
+def _close(feed: Iterator[ChangesPage | None] | None) -> None:
+    """Close ``feed`` (and so its connection), if there is one."""
+    close = getattr(feed, "close", None)
+    if close is not None:
+        close()
+
+
+def _describes(doc: Doc, change: Change) -> bool:
+    """True if ``doc`` is the revision ``change`` wrote or a later one.
+
+    A feed may read the document after a later write (CouchDB fetches it by
+    id): that is a fresher look at the same message, and as good to route by.
+    """
+    rev = doc.get("_rev")
+    if rev == change.rev:
+        return True
+    try:
+        return int(str(rev).split("-", 1)[0]) > int(change.rev.split("-", 1)[0])
+    except ValueError:
+        return False

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
+from typing import Any
 
 import pytest
 
 from drwlab.bus import MessageBus
-from drwlab.store import Store
+from drwlab.store import ChangesPage, Doc, Store
 
 
 @pytest.fixture
@@ -34,3 +37,31 @@ def wait_until(condition: Callable[[], object], timeout: float = 10.0) -> None:
 def bus_threads() -> list[str]:
     """Names of the bus's threads still alive."""
     return [t.name for t in threading.enumerate() if t.name.startswith("drwlab-")]
+
+
+def count_queries(store: Store, monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    """Count from now on the queries for pending messages made on ``store``, per selector."""
+    looked_for: Counter[str] = Counter()
+    find = store.find
+
+    def counting_find(db: str, selector: Mapping[str, Any], **options: Any) -> list[Doc]:
+        if selector.get("consumed") is False:
+            looked_for[str(selector.get("selector"))] += 1
+        return find(db, selector, **options)
+
+    monkeypatch.setattr(store, "find", counting_find)
+    return looked_for
+
+
+def hide_documents_from_the_feed(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make ``store``'s followed feed carry no documents, as a feed that cannot read them:
+    the bus must then go by message ids and queries."""
+    follow = store.follow_changes
+
+    def follow_without_docs(*args: Any, **options: Any) -> Iterator[ChangesPage | None]:
+        for page in follow(*args, **options):
+            if page is not None:
+                page = replace(page, changes=[replace(c, doc=None) for c in page.changes])
+            yield page
+
+    monkeypatch.setattr(store, "follow_changes", follow_without_docs)

@@ -1,0 +1,108 @@
+"""New work reaches a listener through the change feed, without a query per message."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from drwlab.bus import MessageBus
+from drwlab.bus.inbox import MAX_ENTRIES, Inbox
+from drwlab.store import Doc, Store
+from tests.bus.conftest import count_queries, hide_documents_from_the_feed, wait_until
+
+
+def _message(doc_id: str, rev: str = "1-a") -> Doc:
+    return {"_id": doc_id, "_rev": rev, "selector": "s", "consumed": False}
+
+
+def test_an_inbox_gives_what_was_offered_once() -> None:
+    inbox = Inbox(complete=True)
+    inbox.offer(_message("m1"))
+    inbox.offer(_message("m2"))
+    inbox.offer(_message("m1", "3-c"))  # a later revision replaces the earlier one
+    inbox.drop("m2")  # claimed meanwhile
+    assert inbox.take() == [_message("m1", "3-c")]
+    assert inbox.take() == []
+
+
+def test_an_inbox_that_may_have_missed_something_says_so_once() -> None:
+    starting = Inbox(complete=False)
+    starting.offer(_message("m1"))
+    assert starting.take() is None  # must query: messages may predate it
+    starting.offer(_message("m2"))
+    assert starting.take() == [_message("m2")]  # from then on it saw everything
+    starting.lose()
+    assert starting.take() is None
+
+
+def test_an_overflowing_inbox_gives_up_rather_than_grow() -> None:
+    inbox = Inbox(complete=True)
+    for n in range(MAX_ENTRIES + 1):
+        inbox.offer(_message(f"m{n}"))
+    assert inbox.take() is None
+
+
+def test_a_listener_takes_new_messages_from_the_feed_without_querying(
+    bus: MessageBus, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    looked_for = count_queries(store, monkeypatch)
+    handled: list[int] = []
+    bus.listen("fed", handled.append)
+    wait_until(lambda: looked_for["fed"] >= 1)  # the one look at what was queued before
+    looked_for.clear()
+    for n in range(20):
+        bus.send("fed", n)
+        wait_until(lambda n=n: n in handled)
+    assert handled == list(range(20))
+    # none per message; the watcher's start, if it came after the listener's first
+    # look, costs one more (what landed between the two must not be missed)
+    assert looked_for["fed"] <= 1
+
+
+def test_rpc_replies_come_from_the_feed_without_querying(
+    bus: MessageBus, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bus.serve("double", lambda n: 2 * n)
+    assert bus.call("double", 1, timeout=10) == 2  # the server's first look done
+    looked_for = count_queries(store, monkeypatch)
+    assert [bus.call("double", n, timeout=10) for n in range(5)] == [0, 2, 4, 6, 8]
+    assert sum(looked_for.values()) <= 1  # none per call (one more at the watcher's start)
+
+
+def test_messages_that_arrive_while_the_handler_runs_are_handled_oldest_first(
+    bus: MessageBus,
+) -> None:
+    release = threading.Event()
+    received: list[int] = []
+
+    def handler(n: int) -> None:
+        if n == 0:
+            release.wait(10)
+        received.append(n)
+
+    listener = bus.listen("ordered-live", handler)
+    wait_until(lambda: listener.is_alive)
+    bus.send("ordered-live", 0)
+    for n in range(1, 25):  # all land while message 0 is being handled
+        bus.send("ordered-live", n)
+    release.set()
+    wait_until(lambda: len(received) == 25)
+    assert received == list(range(25))
+
+
+def test_a_feed_without_documents_still_delivers_everything_by_querying(
+    bus: MessageBus, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A change the watcher cannot read makes the listener query: nothing is missed."""
+    hide_documents_from_the_feed(store, monkeypatch)
+    looked_for = count_queries(store, monkeypatch)
+    handled: list[int] = []
+    bus.listen("blind", handled.append)
+    wait_until(lambda: looked_for["blind"] >= 1)
+    looked_for.clear()
+    for n in range(5):
+        bus.send("blind", n)
+        wait_until(lambda n=n: n in handled)
+    assert handled == list(range(5))
+    assert looked_for["blind"] >= 5  # one look per wake-up, as before the feed carried docs
