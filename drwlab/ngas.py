@@ -122,11 +122,9 @@ class Ngas:
     def missing(self, file_ids: Iterable[str]) -> list[str]:
         """The ids of ``file_ids`` NGAS does not hold, in the given order, without repeats."""
         wanted = list(dict.fromkeys(check_file_id(f) for f in file_ids))
-        if not wanted:
-            return []
-        found = self.store.find(NGAS_DB, {"_id": {"$in": wanted}}, fields=["_id"])
-        present = {doc["_id"] for doc in found}
-        return [f for f in wanted if f not in present]
+        # one look-up by id each: a query on _id $in reads every archived file on
+        # either backend, and is asked again at each status change of each OUS
+        return [f for f in wanted if self._get_doc_or_none(f) is None]
 
     def file_ids(self) -> list[str]:
         """Every archived file id, sorted."""

@@ -176,6 +176,7 @@ class AquaQA2(Actor):
         self.resume_after = resume_after
         self.xtss = XtssClient(bus, sender=name)
         store.create_db(REPORTS_DB)
+        store.ensure_index(REPORTS_DB, ["ousUID"])  # the report of an OUS, asked per review
 
     def on_start(self) -> None:
         self.listen(REPORT_SELECTOR, self.handle)
