@@ -1,10 +1,12 @@
 """A load run in a process of its own, so that its time, CPU and peak memory are its own.
 
-``python -m tests.reliability.load --ouss N [--store URL] [--drivers K] --workdir DIR``
-starts a Sandbox (QA2 on autopilot, time scale 0), adds pipeline drivers on EU
-until K compete for ``pipeline.process.EU``, launches N OUSs at once (from
-several threads), waits until every one rests in Delivered or
-ProcessingProblem, and prints one JSON line of figures. The test that runs it
+``python -m tests.reliability.load --ouss N [--store URL] [--drivers K]
+[--executives EA,EU,...] --workdir DIR`` starts a Sandbox (QA2 on autopilot,
+time scale 0) with a pipeline driver per executive, adds drivers on EU until
+K compete for ``pipeline.process.EU``, launches N OUSs at once (from several
+threads, spread in turn over the executives, as ALMA's projects are over its
+regions), waits until every one rests in Delivered or ProcessingProblem, and
+prints one JSON line of figures. The test that runs it
 then checks the store it leaves behind.
 """
 
@@ -35,11 +37,19 @@ def uids(n: int) -> list[str]:
     return [f"uid://X1/X{i // 100}/Xa{i % 100}" for i in range(n)]
 
 
-def run(ouss: int, store: str | None, drivers: int, workdir: Path, timeout: float) -> dict:
+def run(
+    ouss: int,
+    store: str | None,
+    drivers: int,
+    workdir: Path,
+    timeout: float,
+    executives: tuple[str, ...] = ("EU",),
+) -> dict:
     started = time.monotonic()
     sandbox = Sandbox(
         store=store,
         workdir=workdir,
+        executives=executives,
         time_scale=0.0,
         seed=1,
         failure_rate=0.05,
@@ -63,7 +73,8 @@ def run(ouss: int, store: str | None, drivers: int, workdir: Path, timeout: floa
         ready = time.monotonic()
         launcher = Launcher(sandbox.bus, sandbox.store, timeout=120)
         with ThreadPoolExecutor(LAUNCHERS) as pool:
-            list(pool.map(lambda uid: launcher.launch(PROG, uid), uids(ouss)))
+            launches = zip(uids(ouss), spread(executives, ouss), strict=True)
+            list(pool.map(lambda job: launcher.launch(PROG, job[0], executive=job[1]), launches))
         launched = time.monotonic()
         resting = wait_all_final(sandbox, ouss, launched + timeout)
         finished = time.monotonic()
@@ -72,6 +83,11 @@ def run(ouss: int, store: str | None, drivers: int, workdir: Path, timeout: floa
             driver.stop(timeout=5.0)
         sandbox.stop(timeout=5.0)
     return figures(ouss, drivers, resting, started, ready, launched, finished)
+
+
+def spread(executives: tuple[str, ...], count: int) -> list[str]:
+    """``count`` executives taken in turn: where each OUS is processed."""
+    return [executives[n % len(executives)] for n in range(count)]
 
 
 def wait_all_final(sandbox: Sandbox, ouss: int, deadline: float) -> int:
@@ -142,8 +158,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--drivers", type=int, default=1)
     parser.add_argument("--workdir", type=Path, required=True)
     parser.add_argument("--timeout", type=float, default=1800.0)
+    parser.add_argument(
+        "--executives", default="EU", help="comma-separated: where OUSs are processed, in turn"
+    )
     args = parser.parse_args(argv)
-    result = run(args.ouss, args.store, args.drivers, args.workdir, args.timeout)
+    executives = tuple(args.executives.split(","))
+    result = run(args.ouss, args.store, args.drivers, args.workdir, args.timeout, executives)
     sys.stdout.write(json.dumps(result) + "\n")
     return 0
 
