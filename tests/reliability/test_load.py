@@ -1,12 +1,14 @@
 """Load: many OUSs launched at once, and pipeline drivers competing for them.
 
-Each run happens in a process of its own (``load.py``) so that its duration,
-CPU time and peak memory are measured alone; they are recorded as figures
-(see conftest.py). Afterwards the store is checked OUS by OUS: every one
-rests in Delivered or ProcessingProblem, was processed exactly once (one
-Processing in its history, one pipeline report), and a delivered one has its
-six NGAS files, five metadata records and one complete delivery status; no
-message is left unread or dead.
+The two big runs spread their OUSs over the four executives' pipeline
+drivers; the competing-drivers run sends them all to EU. Each run happens in
+a process of its own (``load.py``) so that its duration, CPU time and peak
+memory are measured alone; they are recorded as figures (see conftest.py).
+Afterwards the store is checked OUS by OUS: every one rests in Delivered or
+ProcessingProblem, was processed exactly once (one Processing in its history,
+one pipeline report), and a delivered one has its six NGAS files, five
+metadata records and one complete delivery status; no message is left
+unread or dead.
 
 ``DRWLAB_TEST_LOAD_OUSS`` scales the two big runs down for a quick local look
 (CI runs the full 1,000 and 200).
@@ -24,19 +26,25 @@ from typing import Any
 
 import pytest
 
+from drwlab.lifecycle import EXECUTIVES
 from drwlab.store import Store, open_store, sqlite_url
 from tests.reliability.figures import Figures
 from tests.reliability.load import uids
 from tests.servers import CouchServer
 
 REPO = Path(__file__).resolve().parents[2]
+EVERYWHERE = ",".join(EXECUTIVES)
+"""The big runs spread their OUSs over every executive's pipeline, as ALMA's projects are."""
 SCALE = os.environ.get("DRWLAB_TEST_LOAD_OUSS")
 
 
-def load_run(ouss: int, workdir: Path, store: str | None = None, drivers: int = 1) -> dict:
+def load_run(
+    ouss: int, workdir: Path, store: str | None = None, drivers: int = 1, executives: str = "EU"
+) -> dict:
     """Run ``load.py`` and return its figures (the store stays for the checks)."""
     command = [sys.executable, "-m", "tests.reliability.load", "--ouss", str(ouss)]
     command += ["--drivers", str(drivers), "--workdir", str(workdir)]
+    command += ["--executives", executives]
     if store is not None:
         command += ["--store", store]
     env = {k: v for k, v in os.environ.items() if not k.startswith("DRWLAB_")}
@@ -88,7 +96,7 @@ def check_each_ous(store: Store, ouss: int) -> dict[str, Any]:
 @pytest.mark.slow
 def test_a_thousand_ouss_at_once_on_the_embedded_store(tmp_path: Path, figures: Figures) -> None:
     ouss = int(SCALE or 1000)
-    result = load_run(ouss, tmp_path)
+    result = load_run(ouss, tmp_path, executives=EVERYWHERE)
     assert result["resting"] == ouss, result
     with open_store(sqlite_url(tmp_path / "drwlab.db")) as store:
         result.update(check_each_ous(store, ouss))
@@ -101,7 +109,7 @@ def test_two_hundred_ouss_at_once_on_the_couchdb_server(
 ) -> None:
     ouss = int(SCALE or 200) // 5 if SCALE else 200
     couch_server.drop_all_databases()
-    result = load_run(ouss, tmp_path, store=couch_server.url)
+    result = load_run(ouss, tmp_path, store=couch_server.url, executives=EVERYWHERE)
     assert result["resting"] == ouss, result
     with open_store(couch_server.url) as store:
         result.update(check_each_ous(store, ouss))
