@@ -35,7 +35,7 @@ from drwlab.errors import Conflict, InvalidQuery, NotFound, StoreUnavailable
 from drwlab.store import mango
 from drwlab.store import sqlite_query as query
 from drwlab.store.base import BulkResult, Change, ChangesPage, Doc, Seq, SortSpec, Store
-from drwlab.store.sqlite_conn import SharedFile, data_version
+from drwlab.store.sqlite_conn import SharedFile
 
 logger = logging.getLogger(__name__)
 
@@ -126,7 +126,7 @@ class SQLiteStore(Store):
 
     def put(self, db: str, doc: Mapping[str, Any]) -> Doc:
         doc_id = _doc_id(doc)
-        with self._file.transaction() as conn:
+        with self._file.transaction(db) as conn:
             self._require_db(conn, db)
             rev = self._write(conn, db, doc_id, doc)
         written = {key: value for key, value in doc.items() if key != "_deleted"}
@@ -134,14 +134,14 @@ class SQLiteStore(Store):
         return written
 
     def delete(self, db: str, doc_id: str, rev: str) -> None:
-        with self._file.transaction() as conn:
+        with self._file.transaction(db) as conn:
             self._require_db(conn, db)
             self._write(conn, db, doc_id, {"_id": doc_id, "_rev": rev, "_deleted": True})
 
     def bulk_put(self, db: str, docs: Sequence[Mapping[str, Any]]) -> list[BulkResult]:
         ids = [_doc_id(doc) for doc in docs]
         results = []
-        with self._file.transaction() as conn:
+        with self._file.transaction(db) as conn:
             self._require_db(conn, db)
             for doc_id, doc in zip(ids, docs, strict=True):
                 try:
@@ -307,14 +307,13 @@ class SQLiteStore(Store):
         with self._file.connection() as conn:
             self._require_db(conn, db)
             while True:
-                generation = self._file.generation()
-                version = data_version(conn)  # both before the check: no write slips between
+                token = self._file.token(db)  # before the check: no write slips between
                 if self._latest(conn, db) > after:
                     return True
                 remaining = deadline - time.monotonic()
                 if remaining <= 0 or self._file.closed:
                     return False
-                self._file.await_change(conn, generation, version, remaining)
+                self._file.await_change(conn, db, token, remaining)
 
     # -- lifetime --------------------------------------------------------------
 

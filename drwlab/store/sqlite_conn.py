@@ -5,10 +5,12 @@
 - A write transaction takes an in-process lock first (threads queue there,
   not in SQLite's sleeping busy handler), then ``BEGIN IMMEDIATE`` (processes
   queue in SQLite), so checks and writes inside it see no other writer.
-- After each commit the writer bumps a generation under a Condition, which
-  wakes this process's waiters at once. Other processes' writes are noticed
-  by one waiter at a time polling ``PRAGMA data_version`` (a counter SQLite
-  moves when another connection commits), which then wakes the rest.
+- After each commit the writer bumps the generation of the database it wrote
+  under a Condition, which wakes this process's waiters for that database at
+  once (a waiter for ``status-entities`` sleeps through the message traffic
+  of ``msgq``). Other processes' writes are noticed by one waiter at a time
+  polling the file's highest ``seq`` (every document write takes a new one),
+  which then bumps the generations of the databases written.
 
 A file does not survive ``fork``: start processes with ``spawn``.
 """
@@ -19,7 +21,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,10 +33,13 @@ BUSY_TIMEOUT = 30.0
 POLL_INTERVAL = 0.005
 """Seconds between two checks for other processes' writes while someone waits."""
 
+Token = tuple[int, int]
+"""What ``token(db)`` gives: it changes when ``db`` may have changed."""
 
-def data_version(conn: sqlite3.Connection) -> int:
-    """A number that changes whenever another connection commits to the file."""
-    return int(conn.execute("PRAGMA data_version").fetchone()[0])
+
+def latest_seq(conn: sqlite3.Connection) -> int:
+    """The highest seq of the file (of any database): it grows with every document write."""
+    return int(conn.execute("SELECT max(seq) FROM docs").fetchone()[0] or 0)
 
 
 class _Pool:
@@ -88,7 +93,10 @@ class SharedFile:
         self._pool = _Pool(path)
         self._write_lock = threading.Lock()
         self._changed = threading.Condition()
-        self._generation = 0  # bumped (under _changed) whenever a change may have happened
+        # under _changed: bumped when a database was written, or (_anything) when any may be
+        self._generations: Counter[str] = Counter()
+        self._anything = 0
+        self._seen_seq = 0  # every write up to this seq has bumped its database's generation
         self._polling = False  # one waiter polls for other processes' writes
         conn = self._pool.open()
         try:
@@ -100,6 +108,7 @@ class SharedFile:
         except BaseException:
             conn.close()
             raise
+        self._seen_seq = latest_seq(conn)
         self._pool.give_back(conn)
 
     @property
@@ -120,67 +129,91 @@ class SharedFile:
             self._pool.give_back(conn)
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction; waiters are told once it is committed."""
+    def transaction(self, db: str | None = None) -> Iterator[sqlite3.Connection]:
+        """One write transaction, to documents of ``db`` (None: maybe to any database).
+
+        Waiters are told once it is committed.
+        """
         with self._write_lock, self.connection() as conn:
             conn.execute("BEGIN IMMEDIATE")
             try:
+                before = latest_seq(conn)  # no other writer can move it now
                 yield conn
+                after = latest_seq(conn)
             except BaseException:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
-        self._notify()
-
-    def generation(self) -> int:
-        """Pass to :meth:`await_change`: read it before checking for a change."""
         with self._changed:
-            return self._generation
+            if db is None:
+                self._anything += 1
+            else:
+                self._generations[db] += 1
+            if before == self._seen_seq:  # else another process wrote first: the poller tells
+                self._seen_seq = after
+            self._changed.notify_all()
 
-    def await_change(
-        self, conn: sqlite3.Connection, generation: int, version: int, timeout: float
-    ) -> None:
-        """Return when this process writes, another process seems to, or at ``timeout``.
+    def token(self, db: str) -> Token:
+        """Pass to :meth:`await_change`: read it before checking ``db`` for a change."""
+        with self._changed:
+            return self._token(db)
 
-        ``generation`` and ``version`` (``data_version(conn)``) were read before
-        the caller's last check, so no write slips in between.
+    def _token(self, db: str) -> Token:
+        return self._generations[db], self._anything
+
+    def await_change(self, conn: sqlite3.Connection, db: str, token: Token, timeout: float) -> None:
+        """Return when ``db`` may have changed since ``token`` was read, or at ``timeout``.
+
+        ``conn`` is the caller's, used if it is the one to poll for other
+        processes' writes.
         """
+        deadline = time.monotonic() + timeout
         with self._changed:
-            if self._generation != generation:
-                return
-            if self._polling:
-                self._changed.wait(timeout)  # the poller or a writer wakes us
-                return
-            self._polling = True
+            while True:
+                remaining = deadline - time.monotonic()
+                if self._token(db) != token or remaining <= 0 or self._pool.closed:
+                    return
+                if not self._polling:
+                    self._polling = True
+                    break
+                self._changed.wait(remaining)  # the poller or a writer wakes us
         try:
-            self._poll(conn, generation, version, time.monotonic() + timeout)
+            self._poll(conn, db, token, deadline)
         finally:
             with self._changed:
                 self._polling = False
                 self._changed.notify_all()  # someone else polls from now on
 
-    def _poll(
-        self, conn: sqlite3.Connection, generation: int, version: int, deadline: float
-    ) -> None:
+    def _poll(self, conn: sqlite3.Connection, db: str, token: Token, deadline: float) -> None:
         while not self._pool.closed:
             with self._changed:
-                if self._generation == generation:
-                    self._changed.wait(min(POLL_INTERVAL, max(0.0, deadline - time.monotonic())))
-                if self._generation != generation:
+                if self._token(db) != token:
                     return
-            if data_version(conn) != version:
-                self._notify()
-                return
+                self._changed.wait(min(POLL_INTERVAL, max(0.0, deadline - time.monotonic())))
+                if self._token(db) != token:
+                    return
+            self._note_other_writes(conn)
             if time.monotonic() >= deadline:
                 return
 
-    def _notify(self) -> None:
+    def _note_other_writes(self, conn: sqlite3.Connection) -> None:
+        """Bump the generations of the databases that other processes wrote."""
+        latest = latest_seq(conn)
         with self._changed:
-            self._generation += 1
+            seen = self._seen_seq
+        if latest <= seen:
+            return
+        written = conn.execute("SELECT DISTINCT db FROM docs WHERE seq > ?", (seen,)).fetchall()
+        with self._changed:
+            self._seen_seq = max(self._seen_seq, latest)
+            for (name,) in written:
+                self._generations[name] += 1
             self._changed.notify_all()
 
     def close(self) -> None:
         """Close the connections (those in use once given back) and wake every waiter."""
         self._pool.close_idle()
-        self._notify()
+        with self._changed:
+            self._anything += 1
+            self._changed.notify_all()
