@@ -11,9 +11,9 @@ Where the two differ, or a server answers what the contract does not allow:
   That keeps one semantics for both backends, steers clear of
   pouchdb-server's ``_find`` bugs (a wrong ``limit``/``skip`` with ``$gt`` on
   an index; a crash on nested-object selectors over documents lacking the
-  object), and needs no server index for a sort. Only a query with an empty
-  selector, no sort and ``fields`` (a whole table for the views) has the
-  server project, so large fields never travel.
+  object), and needs no server index for a sort. A query with ``fields`` and no sort
+  has the server project to those fields and the ones its selector tests,
+  so large fields never travel.
 - ``wait_for_change``: pouchdb-server ignores the long-poll ``timeout``, so the
   wait is bounded by the HTTP read timeout, and running out of it means
   "no change"; pouchdb-server is asked for no heartbeat, which could restart
@@ -37,7 +37,6 @@ from drwlab.errors import Conflict, InvalidQuery, StoreUnavailable
 from drwlab.store.base import BulkResult, Change, ChangesPage, Doc, Seq, SortSpec, Store
 from drwlab.store.couchdb_http import CouchConnection, path
 from drwlab.store.mango import (
-    Combination,
     Node,
     equalities,
     parse_fields,
@@ -45,6 +44,7 @@ from drwlab.store.mango import (
     parse_sort,
     project,
     sort_docs,
+    top_fields,
 )
 
 FIND_PAGE = 1000
@@ -165,12 +165,12 @@ class CouchDBStore(Store):
         fields: Sequence[str] | None = None,
     ) -> list[Doc]:
         node = _check_query(selector, sort, limit, skip, fields)
-        # With nothing to match or sort on the client, the server may project: a
-        # table of NGAS files then travels without the files' contents.
-        everything = isinstance(node, Combination) and node.matches_everything
+        # Without a sort, the server may project to what is asked and what the
+        # selector tests: NGAS files, or whole status entities, then travel as ids.
         server_fields = None
-        if everything and sort is None and fields is not None:
-            server_fields = sorted({*fields, "_id"})
+        if sort is None and fields is not None:
+            asked = {path[0] for path in parse_fields(fields)}
+            server_fields = sorted({*asked, *top_fields(node), "_id"})
         docs = self._matching(db, node, sort, server_fields)
         docs = sort_docs(docs, sort) if sort is not None else sorted(docs, key=_by_id)
         docs = docs[skip : None if limit is None else skip + limit]

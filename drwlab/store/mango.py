@@ -304,6 +304,13 @@ def equalities(node: Node) -> list[tuple[Path, Any]]:
     return [pair for child in node.children for pair in equalities(child)]
 
 
+def top_fields(node: Node) -> set[str]:
+    """The top-level fields a selector looks at: what a projection must keep to test it."""
+    if isinstance(node, Condition):
+        return {node.path[0]} if node.path else set()
+    return {name for child in node.children for name in top_fields(child)}
+
+
 # -- sort and projection --------------------------------------------------------
 
 

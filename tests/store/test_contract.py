@@ -285,6 +285,20 @@ def test_find_keeps_only_the_named_fields(fruits: Store) -> None:
     assert with_id == [{"_id": "d", "n": 2.5}]
 
 
+def test_a_projection_need_not_name_the_fields_the_selector_tests(store: Store) -> None:
+    # no sort: CouchDB projects on the server, and must keep what the selector tests
+    store.put(DB, {"_id": "y1", "state": "Delivered", "o": {"p": 1}, "big": "z" * 10_000})
+    store.put(DB, {"_id": "y2", "state": "Verified", "o": {"p": 2}})
+    store.put(DB, {"_id": "y3", "state": "Delivered", "o": {"p": 3, "q": 4}, "n": 7})
+    assert store.find(DB, {"state": "Delivered", "o.p": {"$gt": 1}}, fields=["n"]) == [{"n": 7}]
+    final = {"state": {"$in": ["Delivered", "ProcessingProblem"]}}
+    assert store.find(DB, final, fields=["_id", "o.q"]) == [
+        {"_id": "y1"},
+        {"_id": "y3", "o": {"q": 4}},
+    ]
+    assert store.count(DB, final) == 2
+
+
 def test_a_whole_table_keeps_only_the_named_fields_nested_ones_too(store: Store) -> None:
     # the views' query: no selector, no sort (CouchDB projects on the server then)
     store.put(DB, {"_id": "x1", "a": 1, "big": "z" * 10_000, "o": {"p": 2, "q": 3}})
