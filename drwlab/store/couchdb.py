@@ -18,6 +18,10 @@ Where the two differ, or a server answers what the contract does not allow:
   wait is bounded by the HTTP read timeout, and running out of it means
   "no change"; pouchdb-server is asked for no heartbeat, which could restart
   that timeout (CouchDB sends none unless asked, and then ignores ``timeout``).
+- ``follow_changes``: the continuous feed, one open connection with a line per
+  change and a newline per heartbeat (both servers). Requests ask for no gzip:
+  pouchdb-server compresses when asked, and its compressor holds a continuous
+  feed back until the buffer fills.
 - ``delete`` with a made-up revision: pouchdb-server answers 404, CouchDB 409.
 - Design documents (the indexes of ``ensure_index``) never show in results.
 - Documents, ids and database names are checked as the SQLite backend checks
