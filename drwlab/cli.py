@@ -73,6 +73,17 @@ Build = Callable[["MessageBus", "Store", argparse.Namespace], "Actor"]
 """(bus, store, args) -> the actor to run."""
 
 
+def _seconds(text: str) -> float:
+    """A positive number of seconds (argparse type)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text}")
+    return value
+
+
 def run_actor(args: argparse.Namespace, build: Build) -> int:
     """Open the store and bus, run the actor until a signal, stop it; 0 on a clean stop."""
     from drwlab.bus import MessageBus
@@ -85,7 +96,7 @@ def run_actor(args: argparse.Namespace, build: Build) -> int:
     with stop_signals():
         try:
             store = open_store(args.store)
-            bus = MessageBus(store)
+            bus = MessageBus(store, lease=args.lease)
             actor = build(bus, store, args)
             actor.start()
             log.info("%s running on %s; Ctrl-C to stop", actor.name, store.url)
@@ -315,6 +326,13 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
 
 def _add_run(commands: Any) -> None:
     run = commands.add_parser("run", help="run one actor until Ctrl-C")
+    run.add_argument(
+        "--lease",
+        type=_seconds,
+        default=30.0,
+        help="seconds a message this actor claimed stays its own; if the actor dies, "
+        "another instance gets the message once they pass (default 30)",
+    )
     actors = run.add_subparsers(dest="actor", metavar="ACTOR", required=True)
 
     p = actors.add_parser("xtss", help="the XTSS: state changes over RPC on 'xtss'")

@@ -58,6 +58,8 @@ def sqlite_store(tmp_path: Path) -> Iterator[Store]:
         ["run", "pipeline-driver", "XX", "/tmp/cache"],
         ["run", "replicated-cache", "-e", "JAO"],
         ["run", "pipeline-driver", "EU", "/tmp/cache", "-mr", "two"],
+        ["run", "--lease", "0", "xtss"],
+        ["run", "--lease", "soon", "xtss"],
         ["launch", PROG],
         ["launch", PROG, UID, "PipelineCalibration", "MARS"],
     ],

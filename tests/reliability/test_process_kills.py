@@ -10,7 +10,8 @@ process against one store. Three OUSs go through; on the way
   NGAS, not all),
 
 and each time another instance is started at once. A killed actor's claim
-runs out after its lease (30 s) and the message is delivered again. Then every
+runs out after its lease (``--lease``, 8 s here; 30 by default) and the
+message is delivered again. Then every
 OUS must reach a final state (Delivered, or ProcessingProblem with a reason),
 and nothing may be there twice: one pipeline report per run, six NGAS files,
 five metadata records and one delivery status per delivered OUS, no message
@@ -42,8 +43,9 @@ from tests.servers import CouchServer
 PROG = "2015.1.00657.S"
 UIDS = [f"uid://X1/X1/Xk{n}" for n in range(3)]
 FINAL = ("Delivered", "ProcessingProblem")
-LEASE = 30.0
-"""The CLI's bus lease: how long a killed actor's message waits before it is delivered again."""
+LEASE = 8.0
+"""The actors' bus lease (``drwlab run --lease``): how long a killed actor's message
+waits before it is delivered again."""
 RUN_TIMEOUT = 240.0
 DEAD = {"state": "dead"}
 
@@ -68,13 +70,14 @@ class Actors:
         self.groups: list[int] = []
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("DRWLAB_")}
         self.env["PYTHONUNBUFFERED"] = "1"
+        self.command = [sys.executable, "-m", "drwlab", "--store", store_url]
 
     def start(self, name: str, *args: str, path: str | None = None) -> None:
         env = dict(self.env, PATH=f"{path}:{self.env['PATH']}") if path else self.env
         number = sum(1 for known in self.processes if known.startswith(name))
         with (self.logs / f"{name}-{number}.log").open("wb") as log:
             process = subprocess.Popen(
-                [sys.executable, "-m", "drwlab", "--store", self.store_url, "run", *args],
+                [*self.command, "run", "--lease", str(LEASE), *args],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
