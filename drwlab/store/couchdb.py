@@ -32,9 +32,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import re
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from typing import Any
 
 from drwlab.errors import Conflict, InvalidQuery, StoreUnavailable
@@ -50,6 +51,8 @@ from drwlab.store.mango import (
     sort_docs,
     top_fields,
 )
+
+logger = logging.getLogger(__name__)
 
 FIND_PAGE = 1000
 """Documents per ``_find`` request when the server pages by bookmark (CouchDB)."""
@@ -81,6 +84,7 @@ class CouchDBStore(Store):
     ) -> None:
         self._http = CouchConnection(url, user=user, password=password, timeout=timeout)
         self.url = self._http.url
+        self._streams = True  # False once a continuous feed was seen held back
 
     # -- databases -------------------------------------------------------------
     def create_db(self, db: str) -> None:
@@ -261,7 +265,30 @@ class CouchDBStore(Store):
     ) -> Iterator[ChangesPage | None]:
         """The continuous feed: one open connection, a line per change, a newline per
         ``heartbeat``; no request per change. Ends (quietly) if no line, not even a
-        heartbeat, arrives for a while: a server that stalls gets a fresh request."""
+        heartbeat, arrives for a while: a server that stalls gets a fresh request.
+
+        A feed that sends nothing at all, not even its first heartbeat, is held
+        back by something between (a proxy buffering whole answers): the store
+        then follows by long-polls, the default way, from then on.
+        """
+        if self._streams:
+            sent = yield from self._stream(db, since, heartbeat, include_docs)
+            if sent is not None:
+                return
+            self._streams = False
+            logger.warning(
+                "%s: the continuous change feed sends nothing (a proxy that buffers "
+                "answers?); following changes by long-polls instead",
+                self.url,
+            )
+        yield from super().follow_changes(
+            db, since, heartbeat=heartbeat, limit=limit, include_docs=include_docs
+        )
+
+    def _stream(
+        self, db: str, since: Seq, heartbeat: float, include_docs: bool
+    ) -> Generator[ChangesPage | None, None, int | None]:
+        """Follow the continuous feed; return how many lines came (None: not one)."""
         operation = f"follow the changes of {db}"
         params: dict[str, Any] = {
             "since": since,
@@ -272,21 +299,26 @@ class CouchDBStore(Store):
             params["include_docs"] = "true"
         read_timeout = 2 * heartbeat + STREAM_MARGIN
         response = self._http.stream(operation, path(db, "_changes"), params, read_timeout)
+        if response is None:
+            return None
         if response.status_code == 400:
             response.close()
             raise InvalidQuery(f"{operation}: since {since!r} refused")
         self._http.check(operation, response)
+        lines = 0
         with contextlib.closing(response):
             for line in self._http.lines(operation, response):
+                lines += 1
                 if not line:
                     yield None
                     continue
                 row = _decoded_line(line, operation)
                 if "last_seq" in row and "id" not in row:
-                    return  # the server ended the feed
+                    break  # the server ended the feed
                 seq = _member(row, "seq", operation)
                 changes = [] if _is_design(row["id"]) else [_change(row)]
                 yield ChangesPage(changes=changes, last_seq=seq)
+        return lines or None
 
     def _long_poll(
         self, db: str, since: Seq, timeout: float, limit: int, *, include_docs: bool = False

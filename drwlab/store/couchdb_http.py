@@ -176,11 +176,18 @@ class CouchConnection:
 
     def stream(
         self, operation: str, where: str, params: Mapping[str, Any], read_timeout: float
-    ) -> requests.Response:
-        """A GET whose body is read as it comes (``lines``); the caller closes it."""
-        return self.call(
-            operation, "GET", where, params=params, read_timeout=read_timeout, stream=True
-        )
+    ) -> requests.Response | None:
+        """A GET whose body is read as it comes (``lines``); the caller closes it.
+
+        None if no answer starts within ``read_timeout`` (a proxy that buffers
+        whole answers never starts one that has no end).
+        """
+        try:
+            return self.send("GET", where, params=params, read_timeout=read_timeout, stream=True)
+        except requests.RequestException as error:
+            if is_read_timeout(error):
+                return None
+            self.unavailable(operation, error)
 
     def lines(self, operation: str, response: requests.Response) -> Iterator[bytes]:
         """The lines of a streamed body as they arrive (an empty one per heartbeat).

@@ -198,6 +198,45 @@ def test_many_abandoned_waits_leave_the_server_responsive(couch: CouchDBStore) -
     assert couch.wait_for_change("msgq", since, timeout=5.0) is True
 
 
+# -- continuous feed ---------------------------------------------------------------
+
+
+def test_a_followed_feed_brings_a_change_within_milliseconds(couch: CouchDBStore) -> None:
+    feed = couch.follow_changes("msgq", couch.current_seq("msgq"), heartbeat=0.5, limit=10)
+    try:
+        assert next(feed) is None  # the first heartbeat: the feed is open
+        written = time.monotonic()
+        couch.put("msgq", {"_id": "streamed"})
+        page = next(page for page in feed if page is not None)
+        arrived = time.monotonic()
+    finally:
+        feed.close()
+    assert [change.id for change in page.changes] == ["streamed"]
+    assert arrived - written < 0.5  # a line on the open connection, not a heartbeat later
+
+
+def test_a_feed_held_back_by_a_buffering_proxy_falls_back_to_long_polls(
+    guarded_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # the test proxy, like a proxy that buffers whole answers, passes nothing of a
+    # continuous feed on (it never ends): the store must notice, say so, and still follow
+    store = CouchDBStore(guarded_url, user="admin", password=SECRET)
+    store.ensure_databases()
+    feed = store.follow_changes("msgq", store.current_seq("msgq"), heartbeat=0.2, limit=10)
+    try:
+        with caplog.at_level(logging.WARNING, logger="drwlab.store.couchdb"):
+            next(feed)  # the continuous feed times out; from here on, long-polls
+        store.put("msgq", {"_id": "behind-a-proxy"})
+        page = next(page for page in feed if page is not None)
+    finally:
+        feed.close()
+        store.close()
+    assert [change.id for change in page.changes] == ["behind-a-proxy"]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "long-polls" in warnings[0]
+    assert SECRET not in warnings[0]
+
+
 # -- queries -----------------------------------------------------------------------
 
 
