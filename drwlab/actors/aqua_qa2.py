@@ -59,6 +59,7 @@ from drwlab.products import (
     weblog_name,
 )
 from drwlab.store.base import Doc, Store
+from drwlab.store.cursor import ChangeCursor
 from drwlab.timeutil import filename_timestamp, parse_timestamp, utc_now
 from drwlab.uids import check_uid, uid_to_doc_id
 
@@ -177,6 +178,7 @@ class AquaQA2(Actor):
         self.xtss = XtssClient(bus, sender=name)
         store.create_db(REPORTS_DB)
         store.ensure_index(REPORTS_DB, ["ousUID"])  # the report of an OUS, asked per review
+        self._status_feed = ChangeCursor(store, STATUS_DB)  # the autopilot's
 
     def on_start(self) -> None:
         self.listen(REPORT_SELECTOR, self.handle)
@@ -330,7 +332,7 @@ class AquaQA2(Actor):
         still waiting for those are looked at again shortly.
         """
         assert self.autopilot is not None
-        since = self.store.current_seq(STATUS_DB)
+        self._status_feed.mark()
         waiting = False
         # an OUS already in Reviewing is one whose decision an outage interrupted
         for entity in self.ready_for_review() + self._in_state(State.REVIEWING):
@@ -347,4 +349,4 @@ class AquaQA2(Actor):
                 self.decide(uid, self.autopilot)
             except ReviewError as error:
                 logger.info("%s autopilot: %s", self.name, error)
-        self.store.wait_for_change(STATUS_DB, since, AUTOPILOT_RETRY if waiting else AUTOPILOT_WAIT)
+        self._status_feed.wait(AUTOPILOT_RETRY if waiting else AUTOPILOT_WAIT)

@@ -21,6 +21,7 @@ from drwlab.errors import IllegalTransition, UnknownOus
 from drwlab.lifecycle import State, Substate
 from drwlab.ngas import Ngas
 from drwlab.store.base import Doc, Store
+from drwlab.store.cursor import ChangeCursor
 
 logger = logging.getLogger(__name__)
 
@@ -48,18 +49,19 @@ class DataTracker(Actor):
         for db in (STATUS_DB, DELIVERY_DB):
             store.create_db(db)
         store.ensure_index(STATUS_DB, ["state", "substate"])
+        self._status_feed = ChangeCursor(store, STATUS_DB)
 
     def on_start(self) -> None:
         self.loop(self._step)
 
     def _step(self) -> None:
         """Check every candidate, then wait for the next change of the status entities."""
-        since = self.store.current_seq(STATUS_DB)
+        self._status_feed.mark()
         for entity in self.candidates():
             if self.stopping.is_set():
                 return
             self.handle(entity)
-        self.store.wait_for_change(STATUS_DB, since, WAIT)
+        self._status_feed.wait(WAIT)
 
     def candidates(self) -> list[Doc]:
         """OUSs in DeliveryInProgress whose products are ingested."""

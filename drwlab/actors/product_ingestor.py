@@ -46,6 +46,7 @@ from drwlab.lifecycle import SUBSTATE_ORDER, State, Substate
 from drwlab.ngas import Ngas
 from drwlab.products import ProductsTree, check_timestamp
 from drwlab.store.base import Doc, Store
+from drwlab.store.cursor import ChangeCursor
 from drwlab.timeutil import filename_timestamp
 from drwlab.uids import check_uid, uid_to_doc_id
 
@@ -154,8 +155,9 @@ class ProductIngestor(Actor):
     def _wait_for_delivery(self, uid: str) -> Doc | None:
         """The entity once in DeliveryInProgress; None if already Delivered (nothing to do)."""
         deadline = time.monotonic() + self.wait_timeout
+        status_feed = ChangeCursor(self.store, STATUS_DB)
         while True:
-            since = self.store.current_seq(STATUS_DB)
+            status_feed.mark()
             try:
                 entity = self.store.get(STATUS_DB, uid_to_doc_id(uid))
             except NotFound:
@@ -174,7 +176,7 @@ class ProductIngestor(Actor):
                     f"{uid} is still {state} after {self.wait_timeout:g} s; "
                     f"ingestion needs {State.DELIVERY_IN_PROGRESS.value}"
                 )
-            self.store.wait_for_change(STATUS_DB, since, min(remaining, 0.5))
+            status_feed.wait(min(remaining, 0.5))
 
     def _wait_for_products(self, tree: ProductsTree) -> None:
         """Return once the whole tree is in the cache; CacheError (retried) after the wait."""

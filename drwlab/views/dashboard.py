@@ -37,6 +37,8 @@ logger = logging.getLogger(__name__)
 
 ROW_LIMIT = 200
 """Rows shown per table on the page (the report shows them all)."""
+CHANGES_PAGE = 1000
+"""Most changes read per wake-up (only where they end matters)."""
 KEEPALIVE = 15.0
 """Seconds between SSE comments on an idle connection (to notice closed pages)."""
 
@@ -264,8 +266,9 @@ class Dashboard:
             if not self._await_clients():
                 continue
             try:
-                if self.store.wait_for_change(db, since, self._poll):
-                    since = self.store.current_seq(db)
+                page = self.store.wait_for_changes(db, since, self._poll, CHANGES_PAGE)
+                if page is not None:
+                    since = page.last_seq  # where the feed got to: no request to ask
                     self._dirty.set()
                 outage.recovered()
             except StoreError as error:

@@ -26,6 +26,7 @@ from drwlab.actors.launcher import Launcher
 from drwlab.actors.pipeline_driver import PipelineDriver
 from drwlab.lifecycle import State
 from drwlab.sandbox import Sandbox
+from drwlab.store.cursor import ChangeCursor
 
 PROG = "2015.1.00657.S"
 LAUNCHERS = 8
@@ -98,12 +99,13 @@ def wait_all_final(sandbox: Sandbox, ouss: int, deadline: float) -> int:
     """
     store = sandbox.store
     pause = threading.Event()
+    status_feed = ChangeCursor(store, "status-entities")
     while True:
-        since = store.current_seq("status-entities")
+        status_feed.mark()
         resting = store.count("status-entities", {"state": {"$in": FINAL}})
         if resting >= ouss or time.monotonic() > deadline:
             return resting
-        store.wait_for_change("status-entities", since, 5.0)
+        status_feed.wait(5.0)
         pause.wait(RECOUNT)
 
 
