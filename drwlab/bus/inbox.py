@@ -59,6 +59,15 @@ class Inbox:
             self._docs.clear()
             self._complete = False
 
+    def has_news(self) -> bool:
+        """True if a ``take`` would give something, or None (something may be missing).
+
+        The truth a woken subscriber acts on: its Event can be cleared by its own
+        rearm just after the watcher set it, but what the watcher noted stays here.
+        """
+        with self._lock:
+            return bool(self._docs) or not self._complete
+
     def take(self) -> list[Doc] | None:
         """The pending messages seen since the last take, or None if some may be missing.
 

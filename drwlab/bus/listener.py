@@ -173,7 +173,9 @@ class Listener:
             )
             self._next_lease_check = now + self._lease / 4
         retry_due = self._next_retry is not None and now >= self._next_retry
-        if not look and not retry_due:
+        if not look and not retry_due and not self._inbox.has_news():
+            # (a wake-up landing between the timer and our rearm is cleared by the
+            # rearm, but what it brought is in the Inbox: that is what is asked)
             return self._until_next_timer()
         if retry_due:
             self._inbox.lose()  # the message to retry left the Inbox when it was put off

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -106,3 +107,22 @@ def test_a_feed_without_documents_still_delivers_everything_by_querying(
         wait_until(lambda n=n: n in handled)
     assert handled == list(range(5))
     assert looked_for["blind"] >= 5  # one look per wake-up, as before the feed carried docs
+
+
+def test_a_message_whose_wake_up_was_lost_is_still_handled(
+    bus: MessageBus, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A wake-up can be cleared by the listener's own rearm just after the watcher set
+    it (a timer ran out at that moment); what the watcher noted must not wait for
+    another message to come along. Here every wake-up is lost: the listener's
+    lease timer (every lease / 4 s) must find the message in its Inbox."""
+    looked_for = count_queries(store, monkeypatch)
+    handled: list[str] = []
+    listener = bus.listen("unrung", handled.append)
+    wait_until(lambda: looked_for["unrung"] >= 1)  # its first look is done: all is quiet
+    monkeypatch.setattr(listener._wake, "set", lambda: None)
+    sent = time.monotonic()
+    bus.send("unrung", "still delivered")
+    wait_until(lambda: handled == ["still delivered"], timeout=3 * bus.lease)
+    assert time.monotonic() - sent < bus.lease  # at the next timer, not never
+    monkeypatch.undo()  # let stop() wake it again
