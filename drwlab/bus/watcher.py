@@ -216,8 +216,8 @@ class ChangeWatcher:
     def _wake(self, changes: Iterable[Change] = (), *, everyone: bool = False) -> None:
         """Fill the Inboxes and set the Events concerned by ``changes``.
 
-        ``everyone``: something may have changed unseen (the watcher (re)started,
-        or the feed would not list a change it signalled): wake all, empty all Inboxes.
+        ``everyone``: something may have changed unseen (the watcher started, or
+        started again after an error): wake all, and have every Inbox ask for a query.
         """
         pending: dict[str, list[Doc]] = {}
         taken: dict[str, list[str]] = {}

@@ -44,8 +44,9 @@ class Change:
     """One entry of a change feed: a document id written (or deleted) at ``seq``.
 
     ``doc`` is the document as the feed read it, when asked for
-    (``include_docs``) and the document is not deleted; a reader must check
-    that its ``_rev`` is ``rev`` before trusting it to describe this change.
+    (``include_docs``) and the document is not deleted. A feed may read it
+    after a later write (CouchDB fetches it by id), so its ``_rev`` can be
+    later than ``rev``; a reader checks that before trusting it.
     """
 
     id: str
