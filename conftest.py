@@ -3,6 +3,13 @@
 With ``DRWLAB_NO_SKIPS=1`` (set by ``./dev test``, hence by CI) a skipped test
 fails the run: a test that skips because a server, a browser or rsync is
 missing would otherwise let a broken install look green.
+
+``./dev test`` runs the suite in two pytest-xdist workers (``-n 2 --dist
+loadgroup``). Most tests spend their time waiting for actors, servers and
+subprocesses, so a second worker nearly halves the run; the tests marked
+``slow`` (the load, kill and outage runs, which keep both cores busy) form one
+group that a single worker runs one after the other, first, while the other
+worker takes the rest.
 """
 
 from __future__ import annotations
@@ -10,6 +17,19 @@ from __future__ import annotations
 import os
 
 import pytest
+
+pytest_plugins = ("tests.reliability.figures",)
+
+SLOW_GROUP = "slow"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Put the slow tests first, in one xdist group: one worker starts them at once."""
+    slow = [item for item in items if item.get_closest_marker("slow") is not None]
+    for item in slow:
+        item.add_marker(pytest.mark.xdist_group(SLOW_GROUP))
+    items[:] = slow + [item for item in items if item.get_closest_marker("slow") is None]
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

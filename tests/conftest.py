@@ -8,6 +8,7 @@ be had the CouchDB tests skip locally, and CI fails on any skip (see .ci/run).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,7 +22,18 @@ BACKENDS = ("sqlite", "couchdb")
 
 @pytest.fixture(scope="session")
 def couch_server() -> Iterator[CouchServer]:
-    """One CouchDB-compatible server for the whole session."""
+    """One CouchDB-compatible server for the whole session (of this xdist worker).
+
+    Each worker starts its own pouchdb-server. A server given by
+    ``DRWLAB_TEST_COUCHDB_URL`` would be shared, and the workers would empty it
+    under each other's feet: that takes a single process (``-n 0``).
+    """
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if os.environ.get("DRWLAB_TEST_COUCHDB_URL") and workers > 1:
+        pytest.fail(
+            f"DRWLAB_TEST_COUCHDB_URL is one server for {workers} xdist workers, which empty it "
+            "between tests: run with -n 0 (./dev test does)"
+        )
     try:
         server = start_couch_server()
     except RuntimeError as error:
