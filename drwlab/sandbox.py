@@ -17,6 +17,7 @@ without a person relaunching it.
 from __future__ import annotations
 
 import logging
+import shutil
 import tempfile
 import threading
 import time
@@ -110,6 +111,7 @@ class Sandbox:
         settings = from_environment()
         self.executives = _check_executives(executives)
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="drwlab-")).resolve()
+        self._made_workdir = workdir is None
         self.time_scale = _time_scale(time_scale, settings.time_scale)
         self.seed = seed
         self.failure_rate = failure_rate
@@ -254,6 +256,26 @@ class Sandbox:
                 self._store.close()
                 self._store = None
             log.info("sandbox stopped")
+
+    def discard(self, timeout: float = 2.0) -> None:
+        """Stop, then delete the work dir if this sandbox made it (a temporary directory).
+
+        A sandbox is thrown away so, once nothing will look at its store or files
+        again (a notebook's ``stop_sandbox()``): a classroom starts many, each
+        leaving megabytes in the temporary directory. A work dir the caller named
+        is kept, as is what ``stop()`` leaves, since the caller may want to look.
+        """
+        self.stop(timeout)
+        if not self._made_workdir:
+            return
+        with self._lock:
+            log.info("removing the work dir %s", self.workdir)
+            try:
+                shutil.rmtree(self.workdir)
+            except FileNotFoundError:
+                pass
+            except OSError as error:  # left for the system's temp cleaner; not worth a failure
+                log.warning("could not remove the work dir %s: %s", self.workdir, error)
 
     def __enter__(self) -> Sandbox:
         return self.start()

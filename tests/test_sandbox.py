@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -15,6 +14,7 @@ from drwlab import Sandbox
 from drwlab.errors import IllegalTransition, InvalidMessage, PipelineFailed
 from drwlab.settings import from_environment
 from drwlab.store import DATABASES, Store, open_store, sqlite_url
+from drwlab.views import notebook
 
 PROG = "2015.1.00657.S"
 UID = "uid://X1/X1/Xb0"
@@ -102,8 +102,7 @@ def test_two_sandboxes_side_by_side_do_not_collide() -> None:
             assert len([p for p in sandbox.caches["EU"].iterdir() if p.is_dir()]) == 2
     finally:
         for sandbox in (first, second):
-            sandbox.stop()
-            shutil.rmtree(sandbox.workdir)
+            sandbox.discard()
 
 
 def test_reset_empties_databases_and_caches_while_running(store_url: str, tmp_path: Path) -> None:
@@ -238,3 +237,30 @@ def test_autopilot_false_leaves_the_decision_to_a_person_whatever_the_environmen
     assert Sandbox(workdir=tmp_path, autopilot=False, start=False).autopilot is None
     assert Sandbox(workdir=tmp_path, autopilot=True, start=False).autopilot == "Pass"
     assert Sandbox(workdir=tmp_path, autopilot="SemiPass", start=False).autopilot == "SemiPass"
+
+
+def test_discard_deletes_the_temporary_work_dir_it_made_and_keeps_a_named_one(
+    tmp_path: Path,
+) -> None:
+    made, named = fast_sandbox(None), fast_sandbox(tmp_path / "mine")
+    for sandbox in (made, named):
+        sandbox.launch(PROG, UID)
+        sandbox.wait_for(UID, "ReadyForReview", timeout=30)
+        assert any(sandbox.caches["EU"].iterdir())
+        sandbox.discard()
+        assert not sandbox.running
+    assert not made.workdir.exists()
+    assert (named.workdir / "caches" / "EU").is_dir()
+    made.discard()  # twice is harmless
+
+
+def test_stop_sandbox_of_a_notebook_leaves_no_work_dir_behind(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DRWLAB_TIME_SCALE", "0")
+    first = notebook.start_sandbox(seed=1, failure_rate=0.0)
+    second = notebook.start_sandbox(seed=2, failure_rate=0.0)  # other options: a new one
+    assert second is not first and not first.workdir.exists()
+    assert notebook.start_sandbox(seed=2, failure_rate=0.0) is second
+    notebook.stop_sandbox()
+    assert not second.running and not second.workdir.exists()

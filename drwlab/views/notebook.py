@@ -111,7 +111,7 @@ def start_sandbox(
         if current is not None and current.running and _KERNEL.options == options:
             return current
         if current is not None:
-            current.stop()
+            current.discard()
         sandbox = Sandbox(start=False, **options)
         sandbox.autopilot = None  # QA2 decisions belong to the notebook, not to AQUA
         sandbox.start()
@@ -121,10 +121,11 @@ def start_sandbox(
 
 
 def stop_sandbox() -> None:
-    """Stop the kernel's Sandbox (its actors, servers and live views), if any."""
+    """Stop the kernel's Sandbox (its actors, servers and live views), if any, and
+    delete its temporary work dir: the next ``start_sandbox()`` makes a fresh one."""
     with _KERNEL.lock:
         if _KERNEL.sandbox is not None:
-            _KERNEL.sandbox.stop()
+            _KERNEL.sandbox.discard()
         _KERNEL.sandbox, _KERNEL.options = None, {}
 
 
