@@ -357,6 +357,8 @@ def test_a_symlink_entry_is_refused(tmp_path: Path, jao_cache: Path) -> None:
 @pytest.mark.parametrize(
     "content",
     [b"", b"this is not a zip", a_zip({"index.html": b"x" * 1000})[:-30]],
+    # named: a zip's bytes hold the time it was made, and xdist workers must agree on ids
+    ids=["empty", "not-a-zip", "truncated"],
 )
 def test_a_corrupt_zip_is_refused_clearly(tmp_path: Path, jao_cache: Path, content: bytes) -> None:
     zip_path = tmp_path / WEBLOG
