@@ -6,10 +6,11 @@ missing would otherwise let a broken install look green.
 
 ``./dev test`` runs the suite in two pytest-xdist workers (``-n 2 --dist
 loadgroup``). Most tests spend their time waiting for actors, servers and
-subprocesses, so a second worker nearly halves the run; the tests marked
-``slow`` (the load, kill and outage runs, which keep both cores busy) form one
-group that a single worker runs one after the other, first, while the other
-worker takes the rest.
+subprocesses, so a second worker nearly halves the run. The tests marked
+``slow`` (the load, kill and outage runs) form one group that a single worker
+runs one after the other, first, while the other worker takes the rest: the
+two load runs each keep both cores busy and must not also share them with
+each other, and the kill runs time leases.
 """
 
 from __future__ import annotations

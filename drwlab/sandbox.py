@@ -260,10 +260,10 @@ class Sandbox:
     def discard(self, timeout: float = 2.0) -> None:
         """Stop, then delete the work dir if this sandbox made it (a temporary directory).
 
-        A sandbox is thrown away so, once nothing will look at its store or files
-        again (a notebook's ``stop_sandbox()``): a classroom starts many, each
-        leaving megabytes in the temporary directory. A work dir the caller named
-        is kept, as is what ``stop()`` leaves, since the caller may want to look.
+        For a sandbox nobody will look into again, as a notebook's
+        ``stop_sandbox()``: a classroom starts many, and each would leave
+        megabytes in the temporary directory. ``stop()`` deletes nothing, and a
+        work dir the caller named is never deleted: the caller may want to look.
         """
         self.stop(timeout)
         if not self._made_workdir:
