@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -264,3 +266,17 @@ def test_stop_sandbox_of_a_notebook_leaves_no_work_dir_behind(
     assert notebook.start_sandbox(seed=2, failure_rate=0.0) is second
     notebook.stop_sandbox()
     assert not second.running and not second.workdir.exists()
+
+
+def test_a_kernel_ending_with_its_sandbox_running_leaves_no_work_dir(tmp_path: Path) -> None:
+    program = (
+        "from drwlab.views.notebook import start_sandbox\n"
+        "print(start_sandbox(seed=1, failure_rate=0.0, time_scale=0.0).workdir, flush=True)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    workdir = Path(done.stdout.strip())
+    assert workdir.name.startswith("drwlab-")
+    assert not workdir.exists()

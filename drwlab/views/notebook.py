@@ -14,12 +14,16 @@
 Module-level state: exactly one, ``_KERNEL``, the Sandbox this kernel's
 notebook started (a notebook kernel is one process running one notebook, so
 "the notebook's sandbox" is per process). It is created by ``start_sandbox``,
-replaced when asked for other options, and forgotten by ``stop_sandbox``.
-Nothing else here keeps state, reads configuration at import or starts threads.
+replaced when asked for other options, and forgotten by ``stop_sandbox``,
+which also runs when the kernel ends (registered with ``atexit`` by the first
+``start_sandbox``), so a kernel shut down with its sandbox running leaves no
+work dir behind. Nothing else here keeps state, reads configuration at import
+or starts threads.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
 import time
@@ -74,6 +78,7 @@ class _KernelSandbox:
         self.lock = threading.Lock()
         self.sandbox: Sandbox | None = None
         self.options: dict[str, Any] = {}
+        self.stopped_at_exit = False
 
 
 _KERNEL = _KernelSandbox()
@@ -116,6 +121,9 @@ def start_sandbox(
         sandbox.autopilot = None  # QA2 decisions belong to the notebook, not to AQUA
         sandbox.start()
         _KERNEL.sandbox, _KERNEL.options = sandbox, options
+        if not _KERNEL.stopped_at_exit:
+            atexit.register(stop_sandbox)
+            _KERNEL.stopped_at_exit = True
         log.info("notebook sandbox started: %r", sandbox)
         return sandbox
 
