@@ -27,10 +27,13 @@ SLOW_GROUP = "slow"
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Put the slow tests first, in one xdist group: one worker starts them at once."""
-    slow = [item for item in items if item.get_closest_marker("slow") is not None]
+    slow: list[pytest.Item] = []
+    rest: list[pytest.Item] = []
+    for item in items:
+        (rest if item.get_closest_marker("slow") is None else slow).append(item)
     for item in slow:
         item.add_marker(pytest.mark.xdist_group(SLOW_GROUP))
-    items[:] = slow + [item for item in items if item.get_closest_marker("slow") is None]
+    items[:] = slow + rest
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

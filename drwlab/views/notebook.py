@@ -78,7 +78,7 @@ class _KernelSandbox:
         self.lock = threading.Lock()
         self.sandbox: Sandbox | None = None
         self.options: dict[str, Any] = {}
-        self.stopped_at_exit = False
+        self.exit_hook_registered = False
 
 
 _KERNEL = _KernelSandbox()
@@ -121,9 +121,9 @@ def start_sandbox(
         sandbox.autopilot = None  # QA2 decisions belong to the notebook, not to AQUA
         sandbox.start()
         _KERNEL.sandbox, _KERNEL.options = sandbox, options
-        if not _KERNEL.stopped_at_exit:
+        if not _KERNEL.exit_hook_registered:
             atexit.register(stop_sandbox)
-            _KERNEL.stopped_at_exit = True
+            _KERNEL.exit_hook_registered = True
         log.info("notebook sandbox started: %r", sandbox)
         return sandbox
 

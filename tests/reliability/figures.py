@@ -58,7 +58,7 @@ def pytest_testnodedown(node: Any, error: object) -> None:
     handed_over = getattr(node, "workeroutput", {}).get(WORKER_OUTPUT_KEY)
     if handed_over:
         for name, values in json.loads(handed_over).items():
-            FIGURES.setdefault(name, {}).update(values)
+            Figures().record(name, **values)
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
