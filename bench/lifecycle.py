@@ -34,9 +34,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from drwlab.sandbox import ENTITIES, Sandbox  # noqa: E402
+from drwlab.sandbox import Sandbox  # noqa: E402
 from drwlab.store import Store  # noqa: E402
 from drwlab.timeutil import parse_timestamp  # noqa: E402
+from drwlab.wire import STATUS_DB as ENTITIES  # noqa: E402
 
 Figures = dict[str, Any]
 PROG = "2015.1.00657.S"

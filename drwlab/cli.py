@@ -25,6 +25,7 @@ from drwlab.credentials import hide_password
 from drwlab.errors import DrwlabError, RpcTimeout
 from drwlab.lifecycle import EXECUTIVES, QA2Flag
 from drwlab.settings import Settings, from_environment
+from drwlab.wire import time_scale_or_default
 
 if TYPE_CHECKING:
     from drwlab.actors.aqua_qa2 import AquaQA2
@@ -205,10 +206,8 @@ def _tracker(bus: MessageBus, store: Store, args: argparse.Namespace) -> Actor:
 
 
 def _time_scale(args: argparse.Namespace) -> float:
-    if args.time_scale is not None:
-        return float(args.time_scale)
     settings: Settings = args.settings
-    return settings.time_scale if settings.time_scale is not None else 1.0
+    return time_scale_or_default(args.time_scale, settings.time_scale)
 
 
 # -- tools --------------------------------------------------------------------------

@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from drwlab.lifecycle import State
-from drwlab.sandbox import ENTITIES, Sandbox
+from drwlab.sandbox import Sandbox
 from drwlab.store import Store
+from drwlab.wire import STATUS_DB
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,7 @@ def demo_uids(store: Store, n: int) -> list[str]:
     """
     for batch in itertools.count(1):
         uids = [f"uid://X1/X{batch}/Xb{i}" for i in range(n)]
-        if store.count(ENTITIES, {"entityId": {"$in": uids}}) == 0:
+        if store.count(STATUS_DB, {"entityId": {"$in": uids}}) == 0:
             return uids
     raise AssertionError("unreachable")
 
@@ -78,8 +79,8 @@ def _follow(
     seen: dict[str, tuple[Any, Any]] = {}
     latest: dict[str, dict[str, Any]] = {}
     while time.monotonic() < deadline:
-        seq = sb.store.current_seq(ENTITIES)
-        for doc in sb.store.find(ENTITIES, {"entityId": {"$in": list(launches)}}):
+        seq = sb.store.current_seq(STATUS_DB)
+        for doc in sb.store.find(STATUS_DB, {"entityId": {"$in": list(launches)}}):
             uid = doc["entityId"]
             latest[uid] = doc
             now = (doc.get("state"), doc.get("substate"))
@@ -92,7 +93,7 @@ def _follow(
                 launches[uid] += 1
         if len(latest) == len(launches) and all(_resting(d, launches) for d in latest.values()):
             break
-        sb.store.wait_for_change(ENTITIES, seq, min(1.0, max(0.0, deadline - time.monotonic())))
+        sb.store.wait_for_change(STATUS_DB, seq, min(1.0, max(0.0, deadline - time.monotonic())))
     return latest
 
 

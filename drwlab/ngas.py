@@ -22,10 +22,10 @@ from pathlib import Path
 from drwlab.errors import CacheError, Conflict, NotFound, StoreError, UnsafePath
 from drwlab.store.base import Doc, Store
 from drwlab.timeutil import timestamp
+from drwlab.wire import NGAS_DB
 
 log = logging.getLogger(__name__)
 
-NGAS_DB = "ngas"
 MAX_FILE_ID = 255
 _PUT_ATTEMPTS = 5
 

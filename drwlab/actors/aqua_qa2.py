@@ -37,7 +37,6 @@ from pathlib import Path
 from typing import Any
 
 from drwlab.actors.base import Actor, body_dict, text_field
-from drwlab.actors.xtss import DB as STATUS_DB
 from drwlab.actors.xtss import XtssClient, check_executive
 from drwlab.bus import MessageBus
 from drwlab.cachefiles import check_name
@@ -62,10 +61,10 @@ from drwlab.store.base import Doc, Store
 from drwlab.store.cursor import ChangeCursor
 from drwlab.timeutil import filename_timestamp, parse_timestamp, utc_now
 from drwlab.uids import check_uid, uid_to_doc_id
+from drwlab.wire import REPORTS_DB, STATUS_DB
 
 logger = logging.getLogger(__name__)
 
-REPORTS_DB = "pipeline-reports"
 REPORT_SELECTOR = "pipeline.report.JAO"
 INGEST_SELECTOR = "ingest.JAO"
 WEBLOGS = "weblogs"

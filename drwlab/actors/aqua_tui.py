@@ -15,6 +15,7 @@ from typing import TextIO
 from drwlab.actors.aqua_qa2 import AquaQA2, Review
 from drwlab.errors import DrwlabError
 from drwlab.lifecycle import QA2Flag
+from drwlab.wire import EXECUTIVE_FLAG
 
 ANSWERS = {
     "p": QA2Flag.PASS,
@@ -60,7 +61,7 @@ class AquaTui:
             return
         self.say("\nOUSs ready to be reviewed:")
         for entity in ready:
-            executive = (entity.get("flags") or {}).get("PL_PROCESSING_EXECUTIVE", "-")
+            executive = (entity.get("flags") or {}).get(EXECUTIVE_FLAG, "-")
             self.say(f"    {entity.get('entityId')}  {entity.get('progID')}  ({executive})")
 
     def review(self, uid: str) -> None:

@@ -13,8 +13,6 @@ from __future__ import annotations
 import logging
 
 from drwlab.actors.base import Actor
-from drwlab.actors.product_ingestor import DELIVERY_DB
-from drwlab.actors.xtss import DB as STATUS_DB
 from drwlab.actors.xtss import XtssClient
 from drwlab.bus import MessageBus
 from drwlab.errors import IllegalTransition, UnknownOus
@@ -22,6 +20,7 @@ from drwlab.lifecycle import State, Substate
 from drwlab.ngas import Ngas
 from drwlab.store.base import Doc, Store
 from drwlab.store.cursor import ChangeCursor
+from drwlab.wire import DELIVERY_DB, STATUS_DB
 
 logger = logging.getLogger(__name__)
 

@@ -48,6 +48,7 @@ from drwlab.products import ProductsTree, check_prog_id
 from drwlab.store.base import Store
 from drwlab.timeutil import format_timestamp, parse_timestamp, timestamp
 from drwlab.uids import check_uid, uid_to_doc_id
+from drwlab.wire import EXECUTIVE_FLAG, STATUS_DB
 
 logger = logging.getLogger(__name__)
 
@@ -204,13 +205,13 @@ class PipelineDriver(Actor):
         driver takes the run over instead of leaving the OUS stuck in Processing.
         """
         try:
-            entity = self.store.get("status-entities", uid_to_doc_id(uid))
+            entity = self.store.get(STATUS_DB, uid_to_doc_id(uid))
         except NotFound:
             return None
         flags = entity.get("flags") or {}
         if (
             entity.get("state") == State.PROCESSING.value
-            and flags.get("PL_PROCESSING_EXECUTIVE") == self.executive
+            and flags.get(EXECUTIVE_FLAG) == self.executive
         ):
             return entity
         return None

@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 from drwlab.actors.base import Actor, body_dict, text_field
-from drwlab.actors.xtss import DB as STATUS_DB
 from drwlab.actors.xtss import XtssClient
 from drwlab.bus import MessageBus
 from drwlab.cachefiles import check_inside
@@ -49,12 +48,11 @@ from drwlab.store.base import Doc, Store
 from drwlab.store.cursor import ChangeCursor
 from drwlab.timeutil import filename_timestamp
 from drwlab.uids import check_uid, uid_to_doc_id
+from drwlab.wire import DELIVERY_DB, METADATA_DB, STATUS_DB
 
 logger = logging.getLogger(__name__)
 
 SELECTOR = "ingest.JAO"
-METADATA_DB = "products-metadata"
-DELIVERY_DB = "delivery-status"
 PRODUCT_DELAY = 2.0
 """Simulated seconds to ingest one product (times ``time_scale``)."""
 POLL = 0.1

@@ -44,11 +44,12 @@ from drwlab.products import check_prog_id
 from drwlab.store.base import Doc, Store
 from drwlab.timeutil import timestamp
 from drwlab.uids import check_uid, uid_to_doc_id
+from drwlab.wire import EXECUTIVE_FLAG, STATUS_DB
 
 logger = logging.getLogger(__name__)
 
 SELECTOR = "xtss"
-DB = "status-entities"
+DB = STATUS_DB
 COMMON_FIELDS = ("operation", "actor", "reason")
 """Fields every request may carry: who asks and why (kept in the history)."""
 OPERATION_FIELDS: dict[str, tuple[str, ...]] = {
@@ -61,7 +62,6 @@ OPERATION_FIELDS: dict[str, tuple[str, ...]] = {
     "get-ouss-by-state-substate": ("state", "substate", "value"),
 }
 """The other fields each operation reads; any further field is refused."""
-EXECUTIVE_FLAG = "PL_PROCESSING_EXECUTIVE"
 UPDATE_ATTEMPTS = 50
 """Revision races lost in a row before an update gives up with Conflict."""
 

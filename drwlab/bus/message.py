@@ -28,8 +28,9 @@ from typing import Any
 from drwlab.errors import DrwlabError, InvalidMessage
 from drwlab.store.base import Doc
 from drwlab.timeutil import timestamp
+from drwlab.wire import MSGQ
 
-DB = "msgq"
+DB = MSGQ
 """The database holding messages and group definitions."""
 
 MAX_BODY_BYTES = 4 * 1024 * 1024

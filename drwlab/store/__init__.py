@@ -13,6 +13,7 @@ from pathlib import Path
 
 from drwlab.settings import Settings, from_environment
 from drwlab.store.base import DATABASES, BulkResult, Change, ChangesPage, Doc, Seq, Store
+from drwlab.store.sqlite import SQLiteStore, sqlite_url
 
 __all__ = [
     "DATABASES",
@@ -27,11 +28,6 @@ __all__ = [
 ]
 
 
-def sqlite_url(path: str | Path) -> str:
-    """The store URL of an SQLite file."""
-    return f"sqlite:///{Path(path).resolve()}"
-
-
 def open_store(url: str | None = None, *, settings: Settings | None = None) -> Store:
     """Open (and create if needed) the store at ``url``; see the module docstring.
 
@@ -42,8 +38,6 @@ def open_store(url: str | None = None, *, settings: Settings | None = None) -> S
     url = url or settings.default_store_url
     store: Store
     if url.startswith("sqlite://"):
-        from drwlab.store.sqlite import SQLiteStore
-
         path = url[len("sqlite://") :]
         if path.startswith("//"):
             path = path[1:]

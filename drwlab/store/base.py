@@ -23,20 +23,12 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, TypeAlias
 
+from drwlab.wire import DATABASES as DATABASES  # re-exported: Store.ensure_databases creates them
+
 Doc = dict[str, Any]
 Seq: TypeAlias = int | str
 SortSpec: TypeAlias = Sequence[str | Mapping[str, str]]
 """Mango sort: ``["creationTimestamp"]`` or ``[{"creationTimestamp": "desc"}]``."""
-
-DATABASES: tuple[str, ...] = (
-    "msgq",
-    "status-entities",
-    "pipeline-reports",
-    "ngas",
-    "products-metadata",
-    "delivery-status",
-)
-"""The databases of the original system, created by ``ensure_databases``."""
 
 
 @dataclass(frozen=True)

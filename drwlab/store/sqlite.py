@@ -64,6 +64,11 @@ def _as_seq(since: Seq | None) -> int:
         raise InvalidQuery(f"not a sequence of this SQLite store: {since!r}") from None
 
 
+def sqlite_url(path: str | Path) -> str:
+    """The store URL of an SQLite file."""
+    return f"sqlite:///{Path(path).resolve()}"
+
+
 class SQLiteStore(Store):
     """The Store contract on the SQLite file ``path`` (created if absent).
 
@@ -72,8 +77,6 @@ class SQLiteStore(Store):
     """
 
     def __init__(self, path: Path) -> None:
-        from drwlab.store import sqlite_url
-
         self.path = Path(path).resolve()
         self.url = sqlite_url(self.path)
         try:
