@@ -71,22 +71,31 @@ class Transition:
     source: State
     target: State
     label: str
+    failure: str | None = None
+    """What reports call an OUS taking this arrow, when it is a failure (else None)."""
 
 
 TRANSITIONS: tuple[Transition, ...] = (
     Transition(State.FULLY_OBSERVED, State.READY_FOR_PROCESSING, "Process an OUS"),
     Transition(State.READY_FOR_PROCESSING, State.PROCESSING, "Processing started"),
     Transition(State.PROCESSING, State.READY_FOR_PROCESSING, "Manual shortcut"),
-    Transition(State.PROCESSING, State.PROCESSING_PROBLEM, "Processing problem"),
+    Transition(
+        State.PROCESSING, State.PROCESSING_PROBLEM, "Processing problem", "ProcessingProblem"
+    ),
     Transition(State.PROCESSING_PROBLEM, State.READY_FOR_PROCESSING, "Queue for processing"),
     Transition(State.PROCESSING, State.READY_FOR_REVIEW, "OUS processing completed"),
     Transition(State.READY_FOR_REVIEW, State.REVIEWING, "QA review started"),
     Transition(State.REVIEWING, State.READY_FOR_REVIEW, "QA review canceled"),
-    Transition(State.REVIEWING, State.READY_FOR_PROCESSING, "QA2 Fail: reprocess"),
+    Transition(State.REVIEWING, State.READY_FOR_PROCESSING, "QA2 Fail: reprocess", "QA2 Fail"),
     Transition(State.REVIEWING, State.VERIFIED, "QA Pass or SemiPass"),
     Transition(State.VERIFIED, State.DELIVERY_IN_PROGRESS, "Data package preparation"),
     Transition(State.DELIVERY_IN_PROGRESS, State.DELIVERED, "Products delivered"),
 )
+
+FAILURES: dict[tuple[State, State], str] = {
+    (t.source, t.target): t.failure for t in TRANSITIONS if t.failure is not None
+}
+"""(source, target) -> the failure's name, for the arrows that are failures."""
 
 _NEXT: dict[State, tuple[State, ...]] = {
     state: tuple(t.target for t in TRANSITIONS if t.source is state) for state in State

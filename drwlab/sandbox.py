@@ -8,7 +8,11 @@ notebook kernel can start, stop and start again; every HTTP server takes a
 free port and the default work dir is a fresh temporary directory, so two
 sandboxes never collide.
 
-``wait_for`` waits on the store's change feed, never on a sleep loop, and
+The sandbox sits below the notebook layer and above the views: it starts the
+dashboard server and writes reports, and imports nothing of ``drwlab.notebook``.
+
+``wait_for`` waits on the store's change feed (a ``ChangeCursor``, the one
+helper every non-bus follower uses), never on a sleep loop, and
 gives up early when the OUS rests in a final state (Delivered,
 ProcessingProblem) other than the one asked for: no actor will move it on
 without a person relaunching it.
@@ -47,11 +51,14 @@ from drwlab.lifecycle import EXECUTIVES, FINAL_STATES, State, parse_state
 from drwlab.settings import from_environment
 from drwlab.store import Store, open_store, sqlite_url
 from drwlab.store.base import Doc
+from drwlab.store.cursor import ChangeCursor
 from drwlab.uids import check_uid, uid_to_doc_id
+from drwlab.views.dashboard import Dashboard
+from drwlab.views.report import write_report
+from drwlab.wire import STATUS_DB, time_scale_or_default
 
 log = logging.getLogger(__name__)
 
-ENTITIES = "status-entities"
 JAO = "JAO"
 DB_FILE = "drwlab.db"
 
@@ -112,7 +119,7 @@ class Sandbox:
         self.executives = _check_executives(executives)
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="drwlab-")).resolve()
         self._made_workdir = workdir is None
-        self.time_scale = _time_scale(time_scale, settings.time_scale)
+        self.time_scale = time_scale_or_default(time_scale, settings.time_scale)
         self.seed = seed
         self.failure_rate = failure_rate
         self.autopilot = _autopilot(autopilot, settings.autopilot)
@@ -210,8 +217,6 @@ class Sandbox:
         )
 
     def _dashboard_builder(self) -> Part:
-        from drwlab.views.dashboard import Dashboard  # views sit above the sandbox: load late
-
         return Dashboard(self.store, host=self.host, port=0, links=self.urls)
 
     def _driver_builder(self, ex: str, index: int) -> Callable[[], Part]:
@@ -351,7 +356,7 @@ class Sandbox:
     def entity(self, uid: str) -> Doc:
         """The OUS status entity (state, substate, flags, history); UnknownOus if absent."""
         try:
-            return self.store.get(ENTITIES, uid_to_doc_id(uid))
+            return self.store.get(STATUS_DB, uid_to_doc_id(uid))
         except NotFound:
             raise UnknownOus(f"no status entity for {uid}") from None
 
@@ -375,15 +380,16 @@ class Sandbox:
         doc_id = uid_to_doc_id(check_uid(uid))
         deadline = time.monotonic() + timeout
         store = self.store
+        feed = ChangeCursor(store, STATUS_DB)
         while True:
-            seq = store.current_seq(ENTITIES)
+            feed.mark()  # before looking: a change landing meanwhile ends the wait below
             doc = _get_or_none(store, doc_id)
             if doc is not None and _is_there(uid, doc, wanted):
                 return doc
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise TimeoutError(_timeout_message(uid, wanted, doc, timeout))
-            store.wait_for_change(ENTITIES, seq, min(remaining, 1.0))
+            feed.wait(min(remaining, 1.0))
 
     def reset(self) -> None:
         """The original's clear-all: empty every database and cache; works while running."""
@@ -396,8 +402,6 @@ class Sandbox:
 
     def export_report(self, path: str | Path) -> Path:
         """Write the self-contained HTML report of this sandbox's store to ``path``."""
-        from drwlab.views.report import write_report
-
         return write_report(self.store, Path(path), links=self.urls)
 
 
@@ -410,13 +414,6 @@ def _check_executives(executives: Iterable[str]) -> tuple[str, ...]:
     return chosen
 
 
-def _time_scale(asked: float | None, from_env: float | None) -> float:
-    value = asked if asked is not None else (from_env if from_env is not None else 1.0)
-    if value < 0:
-        raise ValueError(f"time_scale must be >= 0, not {value!r}")
-    return float(value)
-
-
 def _autopilot(asked: str | bool | None, from_env: bool) -> str | None:
     if asked is None:
         asked = from_env
@@ -427,7 +424,7 @@ def _autopilot(asked: str | bool | None, from_env: bool) -> str | None:
 
 def _get_or_none(store: Store, doc_id: str) -> Doc | None:
     try:
-        return store.get(ENTITIES, doc_id)
+        return store.get(STATUS_DB, doc_id)
     except NotFound:
         return None
 

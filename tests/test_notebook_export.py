@@ -10,7 +10,6 @@ from typing import Any
 
 import nbformat
 import pytest
-
 from drwlab.views.notebook_export import (
     WIDGET_STATE_MIME,
     export_notebooks,

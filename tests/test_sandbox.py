@@ -12,11 +12,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from drwlab import Sandbox
+from drwlab import Sandbox, notebook
 from drwlab.errors import IllegalTransition, InvalidMessage, PipelineFailed
 from drwlab.settings import from_environment
 from drwlab.store import DATABASES, Store, open_store, sqlite_url
-from drwlab.views import notebook
 
 PROG = "2015.1.00657.S"
 UID = "uid://X1/X1/Xb0"
@@ -270,7 +269,7 @@ def test_stop_sandbox_of_a_notebook_leaves_no_work_dir_behind(
 
 def test_a_kernel_ending_with_its_sandbox_running_leaves_no_work_dir(tmp_path: Path) -> None:
     program = (
-        "from drwlab.views.notebook import start_sandbox\n"
+        "from drwlab.notebook import start_sandbox\n"
         "print(start_sandbox(seed=1, failure_rate=0.0, time_scale=0.0).workdir, flush=True)\n"
     )
     done = subprocess.run(

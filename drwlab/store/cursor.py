@@ -14,7 +14,9 @@ the feed got to, so the cursor keeps that instead of asking again::
 
 After a wait that saw nothing, the place is asked afresh at the next
 ``mark``: cheap when nothing happens, and right again if the database was
-deleted and made anew meanwhile (its feed then starts over).
+deleted and made anew meanwhile (its feed then starts over). A follower that
+must read nothing while nothing happens (``views.follow``) passes
+``recheck_when_idle=False`` and keeps its place across quiet waits.
 """
 
 from __future__ import annotations
@@ -28,10 +30,11 @@ PAGE = 1000
 class ChangeCursor:
     """A place in the change feed of ``db``; see the module docstring."""
 
-    def __init__(self, store: Store, db: str) -> None:
+    def __init__(self, store: Store, db: str, *, recheck_when_idle: bool = True) -> None:
         self._store = store
         self._db = db
         self._seq: Seq | None = None
+        self._recheck = recheck_when_idle
 
     def mark(self) -> Seq:
         """Note where the feed is, unless the last wait already told; the place."""
@@ -46,7 +49,8 @@ class ChangeCursor:
         """
         page = self._store.wait_for_changes(self._db, self.mark(), timeout, PAGE)
         if page is None or not page.changes:
-            self._seq = None
+            if self._recheck:
+                self._seq = None
             return False
         self._seq = page.last_seq
         return True

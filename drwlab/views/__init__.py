@@ -1,18 +1,28 @@
-"""Views of a running system: pandas tables, HTML fragments, SVG diagrams, the dashboard, reports.
+"""Views of a running system, in layers: store -> read models -> renderers -> outputs.
 
-One layer serves the notebook panels, the dashboard web page and the exported
-HTML report, so they never disagree: ``tables`` reads the databases into
-DataFrames, ``html`` turns them into escaped fragments, ``diagram``,
-``timeline`` and ``sequence`` draw SVG, ``dashboard`` serves it all live and
-``report`` writes one self-contained file.
+- **registry** (``registry``): one entry per table (database read, columns,
+  caption, how rows are made); everything below iterates it.
+- **read models** (``tables``, ``analysis``): pure functions from store
+  documents to pandas tables and plain data (snapshot, durations, failures,
+  transition counts, timeline segments, one OUS's message sequence).
+- **renderers** (``html``, ``diagram``, ``timeline``, ``sequence``,
+  ``report``): pure, data in, text out (HTML fragments, SVG, the report).
+- **outputs**: the live dashboard server (``dashboard``, following the store
+  with ``follow``) and the report file (``report.write_report``). The
+  notebook widgets are ``drwlab.notebook``, above the Sandbox.
+
+Nothing here imports the Sandbox or the notebook layer; the Sandbox starts
+the dashboard, and the notebook layer builds on both.
 """
 
 from __future__ import annotations
 
+from drwlab.views.analysis import transition_counts
 from drwlab.views.dashboard import Dashboard
-from drwlab.views.diagram import lifecycle_mermaid, lifecycle_svg, transition_counts
+from drwlab.views.diagram import lifecycle_mermaid, lifecycle_svg
+from drwlab.views.registry import TABLES, TableSpec
 from drwlab.views.report import render_report, write_report
-from drwlab.views.sequence import ous_sequence_svg
+from drwlab.views.sequence import sequence_svg
 from drwlab.views.tables import (
     Snapshot,
     actor_liveness,
@@ -24,6 +34,7 @@ from drwlab.views.tables import (
     pipeline_reports,
     products_metadata,
     qa_scores,
+    read_table,
     snapshot,
     state_history,
     status_entities,
@@ -32,8 +43,10 @@ from drwlab.views.tables import (
 from drwlab.views.timeline import timeline_svg
 
 __all__ = [
+    "TABLES",
     "Dashboard",
     "Snapshot",
+    "TableSpec",
     "actor_liveness",
     "board",
     "change_token",
@@ -42,11 +55,12 @@ __all__ = [
     "lifecycle_mermaid",
     "lifecycle_svg",
     "ngas_files",
-    "ous_sequence_svg",
     "pipeline_reports",
     "products_metadata",
     "qa_scores",
+    "read_table",
     "render_report",
+    "sequence_svg",
     "snapshot",
     "state_history",
     "status_entities",

@@ -7,10 +7,14 @@
 - ``/events``        server-sent events: the page's fragments whenever they change.
 
 Nothing else is served (no file is ever read from disk: every other path is a
-404). One watcher thread per database blocks on ``store.wait_for_change``;
-when something changed and a page is connected, the push thread re-renders,
-but only if the change token moved, and sends the fragments that differ. The
-page swaps them in place with a small inline script: no reload, no flashing.
+404). A ``views.follow.Follower`` follows the change feeds while a page is
+connected; on a change it re-renders, but only if the change token moved, and
+sends the fragments that differ. The page swaps them in place with a small
+inline script: no reload, no flashing. The tables shown are those of
+``views.registry`` marked ``on_dashboard``.
+
+The server reads through the read models and draws through the renderers; it
+imports nothing above them (the Sandbox starts it, never the other way).
 """
 
 from __future__ import annotations
@@ -28,17 +32,16 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from drwlab.errors import StoreError
-from drwlab.outage import StoreOutage
-from drwlab.store.base import DATABASES, Seq, Store
-from drwlab.views.html import STYLE, esc, fragments, links_html, sections
+from drwlab.store.base import Store
+from drwlab.views.follow import Follower
+from drwlab.views.html import STYLE, dashboard_tables, esc, fragments, links_html, sections
 from drwlab.views.tables import ChangeToken, Snapshot, change_token, snapshot
+from drwlab.wire import DATABASES
 
 logger = logging.getLogger(__name__)
 
 ROW_LIMIT = 200
 """Rows shown per table on the page (the report shows them all)."""
-CHANGES_PAGE = 1000
-"""Most changes read per wake-up (only where they end matters)."""
 KEEPALIVE = 15.0
 """Seconds between SSE comments on an idle connection (to notice closed pages)."""
 
@@ -70,16 +73,10 @@ SCRIPT = """
 })();
 """.strip()
 
-ROWS_OF_TABLES = (
-    ("pipeline-reports", "delivery-status", "unread-messages"),
-    ("ngas", "products-metadata"),
-    ("dead-letters", "liveness"),
-)
-
 
 def page_html(title: str, links: Mapping[str, str] | None, parts: Mapping[str, str]) -> str:
     """The whole dashboard page around the fragments ``parts``."""
-    rows = "".join(f'<div class="tables">{sections(ids, parts)}</div>' for ids in ROWS_OF_TABLES)
+    rows = f'<div class="tables">{sections(dashboard_tables(), parts)}</div>'
     return (
         f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
         f'<meta name="viewport" content="width=device-width, initial-scale=1">'
@@ -156,12 +153,12 @@ class Dashboard:
         self._lock = threading.Lock()
         self._rendered: _Rendered | None = None
         self._stop = threading.Event()
-        self._dirty = threading.Event()
+        self._watched = threading.Event()  # set while a page is connected
         self._clients: set[_Client] = set()
         self._clients_changed = threading.Condition()
         self._server: ThreadingHTTPServer | None = None
         self._threads: list[threading.Thread] = []
-        self._since: dict[str, Seq] = {}
+        self._follower: Follower | None = None
 
     # -- lifetime ---------------------------------------------------------------
     @property
@@ -176,22 +173,24 @@ class Dashboard:
         if self._server is not None:
             return self
         self._stop.clear()
-        # Read before serving: any write after this is noticed by the watcher.
-        self._since = {db: self.store.current_seq(db) for db in self._databases}
+        # Placed in the feeds before serving: any write after this is noticed.
+        self._follower = Follower(
+            self.store,
+            self._databases,
+            self._on_change,
+            name="drwlab-dashboard",
+            rest=self._throttle,
+            heartbeat=self._poll,
+            wanted=self._watched,
+        ).start()
         server = ThreadingHTTPServer((self.host, self.port), _handler_for(self))
         server.daemon_threads = True
         self._server = server
-        targets: list[tuple[str, Any, tuple[Any, ...]]] = [
-            ("serve", server.serve_forever, (0.1,)),
-            ("push", self._push_loop, ()),
-        ]
-        targets += [(f"watch-{db}", self._watch, (db,)) for db in self._databases]
-        for name, target, args in targets:
-            thread = threading.Thread(
-                target=target, args=args, name=f"drwlab-dashboard-{name}", daemon=True
-            )
-            thread.start()
-            self._threads.append(thread)
+        thread = threading.Thread(
+            target=server.serve_forever, args=(0.1,), name="drwlab-dashboard-serve", daemon=True
+        )
+        thread.start()
+        self._threads.append(thread)
         logger.info("dashboard of %s at %s", self.store.url, self.url)
         return self
 
@@ -201,7 +200,6 @@ class Dashboard:
         if server is None:
             return
         self._stop.set()
-        self._dirty.set()
         with self._clients_changed:
             for client in self._clients:
                 client.wake.set()
@@ -212,6 +210,10 @@ class Dashboard:
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
         alive = [thread.name for thread in self._threads if thread.is_alive()]
+        if self._follower is not None:
+            self._follower.stop(max(0.0, deadline - time.monotonic()))
+            alive += [] if self._follower.finished else [self._follower.name]
+            self._follower = None
         if alive:
             logger.warning("dashboard threads still running after %.1f s: %s", timeout, alive)
         self._threads = []
@@ -253,57 +255,14 @@ class Dashboard:
             rendered.api = json.dumps(rendered.snap.to_json(), default=str).encode("utf-8")
         return rendered.api
 
-    # -- watching and pushing -------------------------------------------------------
-    def _watch(self, db: str) -> None:
-        """Wait on the change feed of ``db``; mark the page dirty when it moved.
-
-        One thread per database, so the waits run side by side (a CouchDB
-        long-poll answers at once on a change, whatever the other feeds do).
-        """
-        since = self._since[db]
-        outage = StoreOutage(logger, f"dashboard watching {db}")
-        while not self._stop.is_set():
-            if not self._await_clients():
-                continue
+    # -- following and pushing -------------------------------------------------------
+    def _on_change(self, changed: frozenset[str]) -> None:
+        """The follower's call: push the new fragments to the connected pages, if any."""
+        if self._clients and not self._stop.is_set():
             try:
-                page = self.store.wait_for_changes(db, since, self._poll, CHANGES_PAGE)
-                if page is not None:
-                    since = page.last_seq  # where the feed got to: no request to ask
-                    self._dirty.set()
-                outage.recovered()
+                self._push(self.current())
             except StoreError as error:
-                self._stop.wait(outage.failed(error))
-
-    def _await_clients(self) -> bool:
-        """True once a page is connected; False after ``poll`` s without one.
-
-        With no page open nothing is watched: a run costs the dashboard no
-        work until someone looks. The feed position is kept, so the first wait
-        after a page connects reports whatever changed meanwhile.
-        """
-        with self._clients_changed:
-            return (
-                self._clients_changed.wait_for(
-                    lambda: bool(self._clients) or self._stop.is_set(), self._poll
-                )
-                and not self._stop.is_set()
-            )
-
-    def _push_loop(self) -> None:
-        while not self._stop.is_set():
-            self._dirty.wait()
-            self._dirty.clear()
-            if self._stop.is_set():
-                break
-            started = time.monotonic()
-            if self._clients:
-                try:
-                    self._push(self.current())
-                except StoreError as error:
-                    logger.warning("dashboard: reading the store failed (%s)", error)
-            # A big store takes long to read: rest as long as that took, so a busy
-            # run never keeps more than half a core rendering.
-            self._stop.wait(max(self._throttle, time.monotonic() - started))
+                logger.warning("dashboard: reading the store failed (%s)", error)
 
     def _push(self, rendered: _Rendered) -> None:
         token = _token_text(rendered.token)
@@ -323,12 +282,15 @@ class Dashboard:
         client.wake.set()
         with self._clients_changed:
             self._clients.add(client)
+            self._watched.set()
             self._clients_changed.notify_all()
         return client
 
     def _detach(self, client: _Client) -> None:
         with self._clients_changed:
             self._clients.discard(client)
+            if not self._clients:
+                self._watched.clear()
             self._clients_changed.notify_all()
 
     def _take(self, client: _Client, sent: dict[str, str]) -> bytes | None:

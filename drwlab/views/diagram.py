@@ -15,8 +15,6 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-import pandas as pd
-
 from drwlab.lifecycle import STATES, TRANSITIONS, State, Transition
 from drwlab.views.html import esc, state_color
 
@@ -193,19 +191,3 @@ def lifecycle_mermaid(highlight: State | str | None = None, counts: Counts | Non
         lines.append("    classDef current fill:#ffeb3b,stroke:#111,stroke-width:3px")
         lines.append(f"    class {State(highlight).value} current")
     return "\n".join(lines) + "\n"
-
-
-def transition_counts(history: pd.DataFrame) -> dict[tuple[str, str], int]:
-    """``(source, target) -> how many OUSs took it``, from a ``state_history`` table.
-
-    Entries that repeat the state (a substate change) are not transitions.
-    """
-    takers: dict[tuple[str, str], set[str]] = {}
-    previous: dict[str, str] = {}
-    for uid, state in zip(history["uid"], history["state"], strict=True):
-        uid, state = str(uid), str(state)
-        before = previous.get(uid)
-        if before is not None and before != state:
-            takers.setdefault((before, state), set()).add(uid)
-        previous[uid] = state
-    return {pair: len(uids) for pair, uids in takers.items()}

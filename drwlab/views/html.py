@@ -1,20 +1,22 @@
-"""HTML fragments of the tables: the board, each table, dead letters, liveness, links.
+"""HTML fragments: the board, each registered table, links, weblog frames, verdicts.
 
 The dashboard page, the exported report and the notebook's ``widgets.HTML``
 all build their markup here, so they look alike and escape alike: every value
 that came from a document goes through :func:`esc` (uids, selectors and
-message bodies are user input). The CSS is one string, inlined by each page.
+message bodies are user input), weblog pages included. Pure: data in, text
+out. The CSS is one string, inlined by each page.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import pandas as pd
 
 from drwlab.lifecycle import State
+from drwlab.views.registry import CELL_CLASSES, TABLES, TableSpec
 from drwlab.views.tables import Board, Snapshot, plain
 
 STATE_COLORS: dict[str, str] = {
@@ -187,72 +189,27 @@ def links_html(links: Mapping[str, str] | None, *, clickable: bool = True) -> st
     return f'<ul class="links">{"".join(items)}</ul>'
 
 
-# Each dashboard table: fragment id -> (caption, snapshot attribute, column headers).
-TABLES: dict[str, tuple[str, str, dict[str, str]]] = {
-    "pipeline-reports": (
-        "Pipeline reports",
-        "pipeline_reports",
-        {"ousUID": "OUS UID", "source": "Source", "timestamp": "Timestamp"},
-    ),
-    "delivery-status": (
-        "Delivery status",
-        "delivery_status",
-        {
-            "timestamp": "Timestamp",
-            "progID": "Program ID",
-            "ousUID": "OUS UID",
-            "products": "Products",
-            "complete": "Delivered?",
-        },
-    ),
-    "unread-messages": (
-        "Unread messages",
-        "unread_messages",
-        {"selector": "Selector", "creationTimestamp": "Timestamp", "sender": "Sender"},
-    ),
-    "ngas": (
-        "NGAS documents",
-        "ngas",
-        {"name": "NGAS ID", "size": "Size", "writeTimestamp": "Write timestamp"},
-    ),
-    "products-metadata": (
-        "Products metadata",
-        "products_metadata",
-        {"productID": "Product ID", "timestamp": "Timestamp", "progID": "Program ID"}
-        | {"ousUID": "OUS UID"},
-    ),
-    "dead-letters": (
-        "Dead letters",
-        "dead_letters",
-        {
-            "selector": "Selector",
-            "error": "Error",
-            "attempts": "Attempts",
-            "creationTimestamp": "Created",
-            "body": "Body",
-        },
-    ),
-    "liveness": (
-        "Actor liveness",
-        "liveness",
-        {"actor": "Actor", "lastHandled": "Last message handled", "handled": "Handled"},
-    ),
-}
-
-_CLASSES = {"error": "error", "body": "body"}
+def spec_table(spec: TableSpec, table: pd.DataFrame, *, limit: int | None = None) -> str:
+    """The registered table ``spec`` with its data ``table``, as its pages show it."""
+    return table_html(
+        table, caption=spec.caption, headers=spec.shown, classes=CELL_CLASSES, limit=limit
+    )
 
 
 def snapshot_table(snap: Snapshot, name: str, *, limit: int | None = None) -> str:
-    """The dashboard table ``name`` (a key of :data:`TABLES`) of ``snap``."""
-    caption, attribute, headers = TABLES[name]
-    table: pd.DataFrame = getattr(snap, attribute)
-    return table_html(table, caption=caption, headers=headers, classes=_CLASSES, limit=limit)
+    """The table ``name`` (a key of ``registry.TABLES``) of ``snap``."""
+    return spec_table(TABLES[name], snap[name], limit=limit)
+
+
+def dashboard_tables() -> list[str]:
+    """The names of the tables the dashboard page shows, in registry order."""
+    return [name for name, spec in TABLES.items() if spec.on_dashboard]
 
 
 def fragments(snap: Snapshot, *, limit: int | None = None) -> dict[str, str]:
     """Element id -> inner HTML of every live part of the dashboard."""
     parts = {"board": board_html(snap.board, limit=limit)}
-    parts.update({name: snapshot_table(snap, name, limit=limit) for name in TABLES})
+    parts.update({name: snapshot_table(snap, name, limit=limit) for name in dashboard_tables()})
     parts["updated"] = f"updated {_when(snap.taken_at)} UTC"
     return parts
 
@@ -260,3 +217,47 @@ def fragments(snap: Snapshot, *, limit: int | None = None) -> dict[str, str]:
 def sections(ids: Sequence[str], parts: Mapping[str, str]) -> str:
     """``<div class="table-div" id=...>`` for each id, filled from ``parts``."""
     return "".join(f'<div class="table-div" id="{esc(i)}">{parts.get(i, "")}</div>' for i in ids)
+
+
+def weblog_frame(page: str, base_url: str | None = None, height: int = 300) -> str:
+    """``page`` (a weblog's ``index.html``) inline in a sandboxed ``<iframe srcdoc>``.
+
+    With ``base_url`` the weblog's own links (stage pages) open from the served
+    weblog in a new tab. The frame runs no scripts, and works on a remote
+    Jupyter too (nothing is fetched from the kernel's host).
+    """
+    if base_url:
+        base = f'<base href="{esc(urljoin(base_url, "."))}" target="_blank">'
+        page = page.replace("<head>", "<head>" + base, 1) if "<head>" in page else base + page
+    return (
+        f'<iframe class="drwlab-weblog" srcdoc="{esc(page)}" '
+        'sandbox="allow-popups allow-popups-to-escape-sandbox" '
+        f'style="width: 100%; height: {int(height)}px; border: 1px solid #ccc;"></iframe>'
+    )
+
+
+def weblog_link(url: str | None) -> str:
+    """A link to a weblog served by a cache (opens in a new tab)."""
+    if not url:
+        return '<span class="empty">the weblog is not served</span>'
+    safe = esc(url)
+    return f'Served weblog: <a href="{safe}" target="_blank" rel="noopener">{safe}</a>'
+
+
+def served_frame(url: str, height: int = 300) -> str:
+    """A link to the served ``url`` and the page itself in a frame (if the browser reaches it)."""
+    safe = esc(url)
+    return (
+        f'<p>Served by the JAO cache: <a href="{safe}" target="_blank">{safe}</a></p>'
+        f'<iframe src="{safe}" style="width: 100%; height: {int(height)}px; '
+        'border: 1px solid #ccc;"></iframe>'
+    )
+
+
+def verdict_html(passed: bool, success: str, hint: str) -> str:
+    """An exercise's verdict: ``success`` in green when ``passed``, else ``hint`` in red."""
+    if passed:
+        text, color = "\u2714 " + success, "#1b5e20"
+    else:
+        text, color = "\u2718 Not yet: " + hint, "#b71c1c"
+    return f'<p style="color: {color}; font-weight: bold">{esc(text)}</p>'

@@ -5,25 +5,39 @@ or font from anywhere, and no link to the network (cache URLs are printed as
 text). Contents: the summary (OUSs, outcomes, durations, failures), the
 timeline of every OUS, the life-cycle diagram with how many OUSs took each
 transition, the message sequence of one OUS, the pipeline reports' QA
-scores, dead letters, and the final tables of every database.
+scores, dead letters, and every registered table (``views.registry``).
+
+:func:`read_report` reads (the read models), :func:`report_html` renders
+(pure: data in, text out); :func:`render_report` and :func:`write_report`
+do both.
 """
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from drwlab.lifecycle import FINAL_STATES, STATES, State
 from drwlab.store.base import Store
-from drwlab.views.diagram import lifecycle_svg, transition_counts
+from drwlab.views import analysis
+from drwlab.views.analysis import (
+    Arrow,
+    arrows,
+    durations,
+    failures,
+    ous_messages,
+    outcomes,
+    summary_figures,
+    transition_counts,
+)
+from drwlab.views.diagram import lifecycle_svg
 from drwlab.views.html import STYLE, esc, links_html, snapshot_table, table_html
-from drwlab.views.sequence import ous_sequence_svg
-from drwlab.views.tables import Snapshot, frame, qa_scores, snapshot
-from drwlab.views.timeline import moment, timeline_svg
+from drwlab.views.sequence import sequence_svg
+from drwlab.views.tables import Snapshot, qa_scores, snapshot
+from drwlab.views.timeline import timeline_svg
 
 REPORT_STYLE = (
     STYLE
@@ -38,82 +52,14 @@ section { margin-bottom: 1.5em; }
 """
 )
 
-FINAL_TABLES = (
-    "pipeline-reports",
-    "delivery-status",
-    "ngas",
-    "products-metadata",
-    "unread-messages",
-    "liveness",
-)
+TITLE = "drwlab run report"
+
+WIDE_TABLES = ("status-entities", "state-history")
+"""Registered tables too wide to sit side by side: each gets the page's width."""
+OWN_SECTION = ("dead-letters",)
+"""Registered tables with a section of their own, not repeated among the final tables."""
 
 
-def _seconds(start: Any, stop: Any) -> float:
-    return (moment(str(stop)) - moment(str(start))).total_seconds()
-
-
-def durations(history: pd.DataFrame) -> pd.DataFrame:
-    """Per OUS that reached a final state: uid, launched, finished, final state, seconds."""
-    rows: dict[str, dict[str, Any]] = {}
-    for uid, state, when in zip(
-        history["uid"], history["state"], history["timestamp"], strict=True
-    ):
-        row = rows.setdefault(str(uid), {"uid": str(uid), "launched": when})
-        row.update(state=state, finished=when)
-    done = [row for row in rows.values() if row["state"] in {s.value for s in FINAL_STATES}]
-    for row in done:
-        row["seconds"] = round(_seconds(row["launched"], row["finished"]), 3)
-    return frame(done, ("uid", "launched", "finished", "state", "seconds"))
-
-
-def failures(snap: Snapshot) -> pd.DataFrame:
-    """Every entry into ProcessingProblem, and every QA2 Fail: uid, timestamp, kind, reason."""
-    rows: list[dict[str, Any]] = []
-    previous: dict[Any, Any] = {}
-    problems = dict(zip(snap.status["uid"], snap.status["problem"], strict=True))
-    history = snap.history
-    for uid, state, when, reason in zip(
-        history["uid"], history["state"], history["timestamp"], history["reason"], strict=True
-    ):
-        before, previous[uid] = previous.get(uid), state
-        if state == State.PROCESSING_PROBLEM.value and before != state:
-            kind, why = state, reason or problems.get(uid)
-        elif before == State.REVIEWING.value and state == State.READY_FOR_PROCESSING.value:
-            kind, why = "QA2 Fail", reason
-        else:
-            continue
-        rows.append({"uid": uid, "timestamp": when, "kind": kind, "reason": why})
-    return frame(rows, ("uid", "timestamp", "kind", "reason"))
-
-
-def summary_figures(
-    snap: Snapshot, spent: pd.DataFrame | None = None, failed: pd.DataFrame | None = None
-) -> dict[str, Any]:
-    """The summary's figures by key (``spent``, ``failed``: durations and failures if known)."""
-    spent = durations(snap.history) if spent is None else spent
-    failed = failures(snap) if failed is None else failed
-    spans = spent["seconds"].tolist()
-    outcomes = snap.status["state"].value_counts()
-    figures: dict[str, Any] = {
-        "ous": len(snap.status),
-        "delivered": int(outcomes.get(State.DELIVERED.value, 0)),
-        "processing-problem": int(outcomes.get(State.PROCESSING_PROBLEM.value, 0)),
-        "in-progress": int(sum(n for s, n in outcomes.items() if s not in _FINAL_NAMES)),
-        "failures": len(failed),
-        "dead-letters": len(snap.dead_letters),
-        "unread-messages": len(snap.unread_messages),
-        "pipeline-reports": len(snap.pipeline_reports),
-        "ngas-files": len(snap.ngas),
-        "products-metadata": len(snap.products_metadata),
-    }
-    if spans:
-        figures["duration-min"] = min(spans)
-        figures["duration-median"] = round(statistics.median(spans), 3)
-        figures["duration-max"] = max(spans)
-    return figures
-
-
-_FINAL_NAMES = {s.value for s in FINAL_STATES}
 _LABELS = {
     "ous": "OUSs",
     "delivered": "Delivered",
@@ -132,20 +78,15 @@ _LABELS = {
 
 
 def _summary(snap: Snapshot) -> str:
-    spent, failed = durations(snap.history), failures(snap)
+    status, history = snap["status-entities"], snap["state-history"]
+    spent, failed = durations(history), failures(status, history)
     rows = "".join(
         f'<tr data-key="{esc(key)}"><th>{esc(_LABELS.get(key, key))}</th><td>{esc(value)}</td></tr>'
         for key, value in summary_figures(snap, spent, failed).items()
     )
-    counts = snap.status["state"].value_counts()
-    order = [s.value for s in STATES] + sorted(set(counts.index) - {s.value for s in STATES})
-    outcome = frame(
-        ({"state": s, "OUSs": int(counts[s])} for s in order if s in counts.index),
-        ("state", "OUSs"),
-    )
     return (
         f'<table class="summary">{rows}</table><div class="tables">'
-        f'<div class="table-div">{table_html(outcome, caption="Outcomes by state")}</div>'
+        f'<div class="table-div">{table_html(outcomes(status), caption="Outcomes by state")}</div>'
         f'<div class="table-div">{table_html(failed, caption="Failures")}</div>'
         f'<div class="table-div">{table_html(spent, caption="Durations")}'
         "</div></div>"
@@ -193,70 +134,101 @@ def _score_cell(score: Any) -> str:
     return f'<td class="{kind}">{score:.2f}</td>'
 
 
-def _focus(snap: Snapshot, focus_uid: str | None) -> str | None:
-    if focus_uid is not None:
-        return focus_uid
-    delivered = snap.status[snap.status["state"] == State.DELIVERED.value]["uid"].tolist()
-    everyone = snap.status["uid"].tolist()
-    return str((delivered or everyone)[0]) if (delivered or everyone) else None
-
-
 def _section(anchor: str, title: str, content: str) -> str:
     return f'<section id="{esc(anchor)}"><h2>{esc(title)}</h2>{content}</section>'
 
 
-def render_report(
-    store: Store,
-    *,
-    title: str = "drwlab run report",
-    focus_uid: str | None = None,
-    links: Mapping[str, str] | None = None,
-) -> str:
-    """The report of everything in ``store`` as one HTML string (see the module docstring)."""
+@dataclass(frozen=True)
+class ReportData:
+    """Everything a report shows, read from the store at one moment."""
+
+    store_url: str
+    snap: Snapshot
+    scores: pd.DataFrame
+    focus_uid: str | None
+    sequence: list[Arrow]
+
+
+def read_report(store: Store, focus_uid: str | None = None) -> ReportData:
+    """Read what the report shows: every table, the QA scores, one OUS's messages.
+
+    ``focus_uid``: the OUS whose messages are drawn (default: the first delivered one).
+    """
     snap = snapshot(store)
-    uid = _focus(snap, focus_uid)
-    sequence = ous_sequence_svg(store, uid) if uid else '<p class="empty">no OUS</p>'
-    finals = "".join(
-        f'<div class="table-div">{snapshot_table(snap, name)}</div>' for name in FINAL_TABLES
+    uid = focus_uid if focus_uid is not None else analysis.focus_uid(snap["status-entities"])
+    sequence = arrows(ous_messages(store, uid)) if uid else []
+    return ReportData(store.url, snap, qa_scores(store), uid, sequence)
+
+
+def _final_tables(snap: Snapshot) -> str:
+    """Every registered table in registry order: wide ones across the page, the others
+    side by side between them."""
+    html: list[str] = []
+    row: list[str] = []
+    for name in snap.tables:
+        if name in OWN_SECTION:
+            continue
+        if name in WIDE_TABLES:
+            html.append(f'<div class="tables">{"".join(row)}</div>' if row else "")
+            html.append(f'<div class="table-div scroll">{snapshot_table(snap, name)}</div>')
+            row = []
+        else:
+            row.append(f'<div class="table-div">{snapshot_table(snap, name)}</div>')
+    html.append(f'<div class="tables">{"".join(row)}</div>' if row else "")
+    return "".join(html)
+
+
+def report_html(
+    data: ReportData, *, title: str = TITLE, links: Mapping[str, str] | None = None
+) -> str:
+    """The report of ``data`` as one HTML string (see the module docstring)."""
+    snap, uid = data.snap, data.focus_uid
+    history = snap["state-history"]
+    sequence = (
+        sequence_svg(data.sequence, title=f"messages of {uid}")
+        if uid
+        else '<p class="empty">no OUS</p>'
     )
-    status = table_html(snap.status, caption="Status entities")
-    history = table_html(snap.history, caption="State history")
-    by_selector = table_html(snap.messages, caption="msgq: messages by selector")
     parts = [
         _section("summary", "Summary", _summary(snap)),
-        _section("timeline", "Timeline", f'<div class="scroll">{timeline_svg(snap.history)}</div>'),
+        _section("timeline", "Timeline", f'<div class="scroll">{timeline_svg(history)}</div>'),
         _section(
             "lifecycle",
             "Life-cycle, with how many OUSs took each transition",
-            lifecycle_svg(counts=transition_counts(snap.history)),
+            lifecycle_svg(counts=transition_counts(history)),
         ),
         _section(
             "sequence", f"Messages of {uid or 'no OUS'}", f'<div class="scroll">{sequence}</div>'
         ),
-        _section("qa-scores", "Pipeline reports: QA scores", _qa_table(qa_scores(store))),
+        _section("qa-scores", "Pipeline reports: QA scores", _qa_table(data.scores)),
         _section("dead-letters", "Dead letters", snapshot_table(snap, "dead-letters")),
-        _section(
-            "tables",
-            "Final tables",
-            f'<div class="table-div scroll">{status}</div>'
-            f'<div class="tables">{finals}<div class="table-div">{by_selector}</div></div>'
-            f'<div class="table-div scroll">{history}</div>',
-        ),
+        _section("tables", "Final tables", _final_tables(snap)),
         _section("links", "Links", links_html(links, clickable=False)),
     ]
     return (
         f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{esc(title)}</title>'
         f"<style>{REPORT_STYLE}</style></head><body><h1>{esc(title)}</h1>"
-        f'<p class="updated">Store {esc(store.url)}, read at {esc(snap.taken_at)} UTC; '
+        f'<p class="updated">Store {esc(data.store_url)}, read at {esc(snap.taken_at)} UTC; '
         f"tables as of that moment.</p>{''.join(parts)}</body></html>\n"
     )
+
+
+def render_report(
+    store: Store,
+    *,
+    title: str = TITLE,
+    focus_uid: str | None = None,
+    links: Mapping[str, str] | None = None,
+) -> str:
+    """Read ``store`` and render its report: ``report_html(read_report(store, focus_uid))``."""
+    return report_html(read_report(store, focus_uid), title=title, links=links)
 
 
 def write_report(
     store: Store,
     path: str | Path,
     *,
-    title: str = "drwlab run report",
+    title: str = TITLE,
     focus_uid: str | None = None,
     links: Mapping[str, str] | None = None,
 ) -> Path:

@@ -10,96 +10,12 @@ points at its selector, a dead-lettered one is drawn red with its error.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
 
-from drwlab.store.base import Doc, Store
-from drwlab.uids import is_uid, uid_to_dashed
+from drwlab.views.analysis import Arrow
 from drwlab.views.html import esc
-from drwlab.views.tables import describe_error, summarize_body
 
-FIELDS = [
-    "_id",
-    "selector",
-    "sender",
-    "handledBy",
-    "body",
-    "creationTimestamp",
-    "msgbackID",
-    "state",
-    "error",
-]
 LEFT, PITCH, HEAD, ROW = 110, 170, 40, 34
-_INSTANCE = re.compile(r"-\d+$")  # a listener's instance number: xtss-1, xtss-2
-
-
-@dataclass(frozen=True)
-class Arrow:
-    """One message of the diagram."""
-
-    source: str
-    target: str
-    label: str
-    when: str
-    detail: str
-    reply: bool = False
-    dead: bool = False
-
-
-def ous_messages(store: Store, uid: str) -> list[Doc]:
-    """The ``msgq`` documents about OUS ``uid`` and the replies to its RPC calls, oldest first."""
-    about: list[dict[str, Any]] = [{"body.ousUID": uid}, {"body.request.ousUID": uid}]
-    if is_uid(uid):
-        about.append({"body.name": {"$regex": f"-{uid_to_dashed(uid)}-"}})
-    docs = store.find("msgq", {"$or": about}, fields=FIELDS)
-    backs = sorted({str(doc["msgbackID"]) for doc in docs if doc.get("msgbackID")})
-    if backs:
-        docs += store.find("msgq", {"selector": {"$in": backs}}, fields=FIELDS)
-    unique = {str(doc.get("_id")): doc for doc in docs}
-    return sorted(unique.values(), key=lambda d: (str(d.get("creationTimestamp")), d["_id"]))
-
-
-def actor_name(identity: Any) -> str:
-    """``pipeline-driver.EU-1@host:123`` -> ``pipeline-driver.EU`` (as senders name themselves)."""
-    if not identity:
-        return "?"
-    return _INSTANCE.sub("", str(identity).split("@", 1)[0])
-
-
-def _label(doc: Doc, reply: bool) -> str:
-    body = doc.get("body")
-    if reply:
-        failed = isinstance(body, dict) and "error" in body
-        return "reply: error" if failed else "reply"
-    label = str(doc.get("selector"))
-    if isinstance(body, dict) and "operation" in body:
-        label += f": {body['operation']} {body.get('value', '')}".rstrip()
-    return label
-
-
-def arrows(docs: Sequence[Doc]) -> list[Arrow]:
-    """The messages as arrows, replies going back from the callee to the caller."""
-    callee: dict[str, tuple[str, str]] = {}
-    result = []
-    for doc in docs:
-        selector = str(doc.get("selector"))
-        reply = selector in callee
-        if reply:  # back from whoever handled the request to whoever sent it
-            target, source = callee[selector]
-        else:
-            source = actor_name(doc.get("sender"))
-            target = actor_name(doc["handledBy"]) if doc.get("handledBy") else f"[{selector}]"
-        if doc.get("msgbackID"):
-            callee[str(doc["msgbackID"])] = (source, target)
-        dead = doc.get("state") == "dead"
-        detail = summarize_body(doc.get("body"))
-        if dead:
-            detail = f"DEAD: {describe_error(doc.get('error'))} | {detail}"
-        when = str(doc.get("creationTimestamp") or "")
-        result.append(Arrow(source, target, _label(doc, reply), when, detail, reply, dead))
-    return result
 
 
 def _participants(items: Sequence[Arrow]) -> list[str]:
@@ -160,8 +76,3 @@ def sequence_svg(items: Sequence[Arrow], *, title: str = "") -> str:
         f'markerUnits="userSpaceOnUse" orient="auto"><path d="M0,0 L10,5 L0,10 z" '
         f'fill="#37474f"/></marker></defs>{heads}{body}</svg>'
     )
-
-
-def ous_sequence_svg(store: Store, uid: str) -> str:
-    """The sequence diagram of OUS ``uid``, read from the store."""
-    return sequence_svg(arrows(ous_messages(store, uid)), title=f"messages of {uid}")

@@ -1,69 +1,54 @@
-"""The databases as pandas tables: one plain accessor per table, read from any Store.
+"""Read models: the databases as pandas tables, read from any Store (no HTML, no threads).
 
 Every view (notebook widgets, the dashboard page, the HTML report) reads its
-data through these functions, so they never disagree. Each query names its
-fields, so the large parts of documents (NGAS ``encodedContents``, pipeline
-``report``) are never dragged around. Timestamps stay in the wire format
-(``2018-07-19T08:50:10.228``, UTC); missing values are ``None``; every frame
-has ``object`` columns so values read back exactly as they were written.
+data here, so they never disagree. Each table is an entry of
+``views.registry.TABLES``; :func:`read_table` reads one, :func:`snapshot`
+reads them all at once (tables on the same query share one read). Each
+query names its fields, so the large parts of documents (NGAS
+``encodedContents``, pipeline ``report``) are never dragged around.
+Timestamps stay in the wire format (``2018-07-19T08:50:10.228``, UTC);
+missing values are ``None``; every frame has ``object`` columns so values
+read back exactly as they were written.
 
-``snapshot(store)`` reads everything once (the dashboard's JSON endpoint and
-the report use it) and ``change_token(store)`` tells, cheaply, whether
-anything changed since the last snapshot.
+``change_token(store)`` tells, cheaply, whether anything changed since the
+last snapshot.
 """
 
 from __future__ import annotations
 
 import base64
-import json
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
-from drwlab.bus.message import MSGBACK_PREFIX
 from drwlab.errors import InvalidMessage
 from drwlab.lifecycle import STATES
 from drwlab.products import parse_report
-from drwlab.store.base import DATABASES, Doc, Seq, Store
+from drwlab.store.base import Doc, Seq, Store
 from drwlab.timeutil import timestamp
+from drwlab.views.registry import ALL, STATUS_FIELDS, TABLES, TableSpec, status_row
+from drwlab.views.registry import describe_error as describe_error  # re-exported
+from drwlab.views.registry import summarize_body as summarize_body  # re-exported
+from drwlab.wire import DATABASES, MSGQ, REPORTS_DB, STATUS_DB
 
 Card = dict[str, Any]
 Board = dict[str, list[Card]]
 ChangeToken = tuple[Seq, ...]
 
-ALL: dict[str, Any] = {}
-"""The Mango selector matching every document."""
-
-EXECUTIVE_FLAG = "PL_PROCESSING_EXECUTIVE"
-BODY_SUMMARY_CHARS = 160
-
-STATUS_COLUMNS = (
-    "uid",
-    "progID",
-    "state",
-    "substate",
-    "executive",
-    "recipe",
-    "timestamp",
-    "problem",
-)
-HISTORY_COLUMNS = ("uid", "state", "substate", "timestamp", "actor", "reason")
-REPORT_COLUMNS = ("ousUID", "source", "timestamp", "productsDir")
-NGAS_COLUMNS = ("name", "size", "writeTimestamp", "ousUID")
-METADATA_COLUMNS = ("productID", "ousUID", "progID", "timestamp")
-DELIVERY_COLUMNS = ("ousUID", "progID", "timestamp", "productsDir", "products", "complete")
-UNREAD_COLUMNS = ("selector", "creationTimestamp", "sender")
-DEAD_COLUMNS = ("id", "selector", "error", "attempts", "creationTimestamp", "sender", "body")
-LIVENESS_COLUMNS = ("actor", "lastHandled", "handled")
 QA_COLUMNS = ("ousUID", "timestamp", "stage", "name", "score")
-MESSAGE_COUNT_COLUMNS = ("selector", "state", "messages")
-_MESSAGE_FIELDS = ["selector", "state", "handledBy", "handledTimestamp"]
-
-_STATUS_FIELDS = ["entityId", "progID", "state", "substate", "flags", "pipeline-recipe"]
-_STATUS_FIELDS += ["timestamp", "problem", "history"]
+MESSAGE_COLUMNS = (
+    "selector",
+    "state",
+    "consumed",
+    "attempts",
+    "claimedBy",
+    "handledBy",
+    "creationTimestamp",
+    "error",
+)
 
 
 def frame(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> pd.DataFrame:
@@ -76,63 +61,32 @@ def _is_live(doc: Doc) -> bool:
     return not str(doc.get("_id", "")).startswith("_design/")
 
 
-def _find(store: Store, db: str, selector: Mapping[str, Any], fields: list[str]) -> list[Doc]:
-    return [doc for doc in store.find(db, selector, fields=fields) if _is_live(doc)]
+def _find(store: Store, db: str, selector: Mapping[str, Any], fields: Iterable[str]) -> list[Doc]:
+    found = store.find(db, dict(selector), fields=list(dict.fromkeys(fields)))
+    return [doc for doc in found if _is_live(doc)]
 
 
-# -- status entities ------------------------------------------------------------
+def table_of(spec: TableSpec, docs: Sequence[Doc]) -> pd.DataFrame:
+    """The table ``spec`` makes of ``docs`` (documents its query found)."""
+    return frame(spec.rows(docs), spec.columns)
 
 
-def _status_row(doc: Doc) -> dict[str, Any]:
-    flags = doc.get("flags") or {}
-    return {
-        "uid": doc.get("entityId"),
-        "progID": doc.get("progID"),
-        "state": doc.get("state"),
-        "substate": doc.get("substate"),
-        "executive": flags.get(EXECUTIVE_FLAG) if isinstance(flags, dict) else None,
-        "recipe": doc.get("pipeline-recipe"),
-        "timestamp": doc.get("timestamp"),
-        "problem": doc.get("problem"),
-    }
-
-
-def _status_docs(store: Store, *, history: bool) -> list[Doc]:
-    fields = _STATUS_FIELDS if history else _STATUS_FIELDS[:-1]
-    docs = _find(store, "status-entities", ALL, fields)
-    return sorted(docs, key=lambda doc: str(doc.get("entityId") or ""))
-
-
-def _status_frame(docs: Sequence[Doc]) -> pd.DataFrame:
-    return frame((_status_row(doc) for doc in docs), STATUS_COLUMNS)
-
-
-def _history_frame(docs: Sequence[Doc]) -> pd.DataFrame:
-    rows: list[dict[str, Any]] = []
-    for doc in docs:
-        for entry in doc.get("history") or []:
-            if isinstance(entry, dict):
-                rows.append({**entry, "uid": doc.get("entityId")})
-    return frame(rows, HISTORY_COLUMNS)
+def read_table(store: Store, name: str) -> pd.DataFrame:
+    """Read the table ``name`` (a key of ``registry.TABLES``) from ``store``."""
+    try:
+        spec = TABLES[name]
+    except KeyError:
+        raise ValueError(f"unknown table {name!r}; tables are {', '.join(TABLES)}") from None
+    return table_of(spec, _find(store, spec.db, spec.selector, spec.fields))
 
 
 def _board(docs: Sequence[Doc]) -> Board:
     board: Board = {state.value: [] for state in STATES}
     for doc in sorted(docs, key=lambda doc: str(doc.get("timestamp") or ""), reverse=True):
-        row = _status_row(doc)
+        row = status_row(doc)
         card = {key: row[key] for key in ("uid", "substate", "executive", "timestamp")}
         board.setdefault(str(row["state"]), []).append(card)
     return board
-
-
-def status_entities(store: Store) -> pd.DataFrame:
-    """One row per OUS: uid, progID, state, substate, executive, recipe, timestamp, problem."""
-    return _status_frame(_status_docs(store, history=False))
-
-
-def state_history(store: Store) -> pd.DataFrame:
-    """One row per state-history entry: uid, state, substate, timestamp, actor, reason."""
-    return _history_frame(_status_docs(store, history=True))
 
 
 def board(store: Store) -> Board:
@@ -141,25 +95,60 @@ def board(store: Store) -> Board:
     Every life-cycle state is a key, in ``lifecycle.STATES`` order, even with
     no OUS in it; a state the life-cycle does not know comes after them.
     """
-    return _board(_status_docs(store, history=False))
+    return _board(_find(store, STATUS_DB, ALL, STATUS_FIELDS))
 
 
-# -- the other databases ----------------------------------------------------------
+# -- one accessor per table (what notebooks and tests call) ----------------------------
+
+
+def status_entities(store: Store) -> pd.DataFrame:
+    """One row per OUS: uid, progID, state, substate, executive, recipe, timestamp, problem."""
+    return read_table(store, "status-entities")
+
+
+def state_history(store: Store) -> pd.DataFrame:
+    """One row per state-history entry: uid, state, substate, timestamp, actor, reason."""
+    return read_table(store, "state-history")
 
 
 def pipeline_reports(store: Store) -> pd.DataFrame:
     """Pipeline reports without their text: ousUID, source, timestamp, productsDir."""
-    docs = _find(store, "pipeline-reports", ALL, list(REPORT_COLUMNS))
-    docs.sort(key=lambda doc: str(doc.get("timestamp") or ""), reverse=True)
-    return frame(docs, REPORT_COLUMNS)
+    return read_table(store, "pipeline-reports")
 
 
 def ngas_files(store: Store) -> pd.DataFrame:
     """NGAS files without their contents: name, size, writeTimestamp, ousUID."""
-    docs = _find(store, "ngas", ALL, ["_id", "fileId", "size", "writeTimestamp", "ousUID"])
-    rows = [{**doc, "name": doc.get("fileId") or doc.get("_id")} for doc in docs]
-    rows.sort(key=lambda row: str(row.get("writeTimestamp") or ""), reverse=True)
-    return frame(rows, NGAS_COLUMNS)
+    return read_table(store, "ngas")
+
+
+def products_metadata(store: Store) -> pd.DataFrame:
+    """Products metadata: productID, ousUID, progID, timestamp."""
+    return read_table(store, "products-metadata")
+
+
+def delivery_status(store: Store) -> pd.DataFrame:
+    """Delivery status: ousUID, progID, timestamp, productsDir, products (count), complete."""
+    return read_table(store, "delivery-status")
+
+
+def unread_messages(store: Store) -> pd.DataFrame:
+    """Messages not consumed yet: selector, creationTimestamp, sender (oldest first)."""
+    return read_table(store, "unread-messages")
+
+
+def dead_letters(store: Store) -> pd.DataFrame:
+    """Dead-lettered messages: id, selector, error, attempts, creationTimestamp, sender, body."""
+    return read_table(store, "dead-letters")
+
+
+def actor_liveness(store: Store) -> pd.DataFrame:
+    """Per actor (``handledBy``): lastHandled timestamp and how many messages it handled."""
+    return read_table(store, "liveness")
+
+
+def message_counts(store: Store) -> pd.DataFrame:
+    """How many messages each selector has in each state: selector, state, messages."""
+    return read_table(store, "messages")
 
 
 def qa_scores(store: Store, uid: str | None = None) -> pd.DataFrame:
@@ -170,7 +159,7 @@ def qa_scores(store: Store, uid: str | None = None) -> pd.DataFrame:
     row with ``stage`` None and the reason in ``name``.
     """
     selector = {"ousUID": uid} if uid is not None else ALL
-    docs = _find(store, "pipeline-reports", selector, ["ousUID", "timestamp", "report"])
+    docs = _find(store, REPORTS_DB, selector, ["ousUID", "timestamp", "report"])
     docs.sort(key=lambda doc: (str(doc.get("ousUID") or ""), str(doc.get("timestamp") or "")))
     rows: list[dict[str, Any]] = []
     for doc in docs:
@@ -185,105 +174,24 @@ def qa_scores(store: Store, uid: str | None = None) -> pd.DataFrame:
     return frame(rows, QA_COLUMNS)
 
 
-def products_metadata(store: Store) -> pd.DataFrame:
-    """Products metadata: productID, ousUID, progID, timestamp."""
-    docs = _find(store, "products-metadata", ALL, ["_id", *METADATA_COLUMNS])
-    rows = [{**doc, "productID": doc.get("productID") or doc.get("_id")} for doc in docs]
-    rows.sort(key=lambda row: (str(row.get("ousUID") or ""), str(row["productID"])))
-    return frame(rows, METADATA_COLUMNS)
+def bus_messages(store: Store, prefix: str = "") -> pd.DataFrame:
+    """The ``msgq`` messages whose selector starts with ``prefix``, oldest first: selector,
+    state, consumed, attempts, claimedBy, handledBy, creationTimestamp, error."""
+    selector: dict[str, Any] = {"selector": {"$regex": "^" + _regex_escape(prefix)}}
+    docs = store.find(MSGQ, selector)
+    docs.sort(key=lambda doc: (str(doc.get("creationTimestamp")), str(doc.get("_id"))))
+    return frame(docs, MESSAGE_COLUMNS)
 
 
-def delivery_status(store: Store) -> pd.DataFrame:
-    """Delivery status: ousUID, progID, timestamp, productsDir, products (count), complete."""
-    fields = ["ousUID", "progID", "timestamp", "productsDir", "dataProducts", "complete"]
-    docs = _find(store, "delivery-status", ALL, fields)
-    rows = [{**doc, "products": len(doc.get("dataProducts") or [])} for doc in docs]
-    rows.sort(key=lambda row: str(row.get("timestamp") or ""), reverse=True)
-    return frame(rows, DELIVERY_COLUMNS)
+def _regex_escape(text: str) -> str:
+    return "".join("\\" + c if c in ".^$*+?{}[]\\|()" else c for c in text)
 
 
-def _unread(docs: Iterable[Doc]) -> pd.DataFrame:
-    unread = [d for d in docs if d.get("consumed") is False and d.get("selector") is not None]
-    unread.sort(key=lambda doc: str(doc.get("creationTimestamp") or ""))
-    return frame(unread, UNREAD_COLUMNS)
-
-
-def unread_messages(store: Store) -> pd.DataFrame:
-    """Messages not consumed yet: selector, creationTimestamp, sender (oldest first)."""
-    return _unread(_find(store, "msgq", {"consumed": False}, ["consumed", *UNREAD_COLUMNS]))
-
-
-def summarize_body(body: Any, limit: int = BODY_SUMMARY_CHARS) -> str:
-    """A message body as one line of JSON, cut to ``limit`` characters."""
-    text = body if isinstance(body, str) else json.dumps(body, sort_keys=True, default=str)
-    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
-
-
-def describe_error(error: Any) -> str | None:
-    """The bus's error record (``{"type", "message", ...}``) or a plain string, as one line."""
-    if error is None or isinstance(error, str):
-        return error
-    if isinstance(error, dict) and ("type" in error or "message" in error):
-        kind, message = error.get("type"), error.get("message")
-        return f"{kind}: {message}" if kind and message is not None else str(message or kind)
-    return summarize_body(error)
-
-
-def dead_letters(store: Store) -> pd.DataFrame:
-    """Dead-lettered messages: id, selector, error, attempts, creationTimestamp, sender, body."""
-    fields = ["_id", "selector", "error", "attempts", "creationTimestamp", "sender", "body"]
-    docs = _find(store, "msgq", {"state": "dead"}, fields)
-    rows = [
-        {
-            **doc,
-            "id": doc.get("_id"),
-            "error": describe_error(doc.get("error")),
-            "body": summarize_body(doc.get("body")),
-        }
-        for doc in docs
-    ]
-    rows.sort(key=lambda row: str(row.get("creationTimestamp") or ""))
-    return frame(rows, DEAD_COLUMNS)
-
-
-def _liveness(docs: Iterable[Doc]) -> pd.DataFrame:
-    seen: dict[str, dict[str, Any]] = {}
-    for doc in docs:
-        actor = doc.get("handledBy")
-        if actor is None:
-            continue
-        entry = seen.setdefault(
-            str(actor), {"actor": str(actor), "lastHandled": None, "handled": 0}
-        )
-        entry["handled"] += 1
-        when = doc.get("handledTimestamp")
-        if when is not None and (entry["lastHandled"] is None or str(when) > entry["lastHandled"]):
-            entry["lastHandled"] = str(when)
-    return frame(sorted(seen.values(), key=lambda row: row["actor"]), LIVENESS_COLUMNS)
-
-
-def actor_liveness(store: Store) -> pd.DataFrame:
-    """Per actor (``handledBy``): lastHandled timestamp and how many messages it handled."""
-    fields = ["handledBy", "handledTimestamp"]
-    return _liveness(_find(store, "msgq", {"handledBy": {"$exists": True}}, fields))
-
-
-def _message_counts(docs: Iterable[Doc]) -> pd.DataFrame:
-    counts: dict[tuple[str, str], int] = {}
-    for doc in docs:
-        if doc.get("selector") is not None:
-            selector = str(doc["selector"])
-            if selector.startswith(MSGBACK_PREFIX):  # one selector per RPC call: count them as one
-                selector = MSGBACK_PREFIX + "*"
-            key = (selector, str(doc.get("state") or ""))
-            counts[key] = counts.get(key, 0) + 1
-    rows = [{"selector": k, "state": st, "messages": n} for (k, st), n in sorted(counts.items())]
-    return frame(rows, MESSAGE_COUNT_COLUMNS)
-
-
-def message_counts(store: Store) -> pd.DataFrame:
-    """How many messages each selector has in each state: selector, state, messages."""
-    return _message_counts(_find(store, "msgq", ALL, ["selector", "state"]))
+def entity_history(store: Store, uid: str) -> pd.DataFrame:
+    """The state history of one OUS: state, substate, timestamp, actor, reason."""
+    history = state_history(store)
+    rows = history[history["uid"] == uid]
+    return rows.drop(columns=["uid"]).reset_index(drop=True)
 
 
 # -- snapshot and change token ------------------------------------------------------
@@ -296,36 +204,20 @@ def change_token(store: Store, databases: Sequence[str] = DATABASES) -> ChangeTo
 
 @dataclass(frozen=True)
 class Snapshot:
-    """Every table read once, with the change token read just before."""
+    """Every registered table read once (and the board), with the change token read before."""
 
     token: ChangeToken
     taken_at: str
-    status: pd.DataFrame
-    history: pd.DataFrame
+    tables: Mapping[str, pd.DataFrame]
     board: Board
-    pipeline_reports: pd.DataFrame
-    ngas: pd.DataFrame
-    products_metadata: pd.DataFrame
-    delivery_status: pd.DataFrame
-    unread_messages: pd.DataFrame
-    dead_letters: pd.DataFrame
-    liveness: pd.DataFrame
-    messages: pd.DataFrame
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        """The table ``name`` (a key of ``registry.TABLES``)."""
+        return self.tables[name]
 
     def frames(self) -> dict[str, pd.DataFrame]:
-        """The tables by name, in the order the dashboard shows them."""
-        return {
-            "status-entities": self.status,
-            "pipeline-reports": self.pipeline_reports,
-            "delivery-status": self.delivery_status,
-            "unread-messages": self.unread_messages,
-            "ngas": self.ngas,
-            "products-metadata": self.products_metadata,
-            "dead-letters": self.dead_letters,
-            "liveness": self.liveness,
-            "state-history": self.history,
-            "messages": self.messages,
-        }
+        """The tables by name, in registry order."""
+        return {name: self.tables[name] for name in TABLES if name in self.tables}
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready: the token, the time, the board and every table as a list of records."""
@@ -338,54 +230,50 @@ class Snapshot:
         }
 
 
-def _status_parts(store: Store) -> dict[str, Any]:
-    docs = _status_docs(store, history=True)
-    return {"status": _status_frame(docs), "history": _history_frame(docs), "board": _board(docs)}
-
-
-def _msgq_parts(store: Store) -> dict[str, Any]:
-    docs = _find(store, "msgq", ALL, _MESSAGE_FIELDS)  # one scan for two tables
-    return {
-        "unread_messages": unread_messages(store),
-        "liveness": _liveness(docs),
-        "messages": _message_counts(docs),
-        "dead_letters": dead_letters(store),
-    }
-
-
-_READERS: dict[str, Callable[[Store], dict[str, Any]]] = {
-    "msgq": _msgq_parts,
-    "status-entities": _status_parts,
-    "pipeline-reports": lambda store: {"pipeline_reports": pipeline_reports(store)},
-    "ngas": lambda store: {"ngas": ngas_files(store)},
-    "products-metadata": lambda store: {"products_metadata": products_metadata(store)},
-    "delivery-status": lambda store: {"delivery_status": delivery_status(store)},
-}
-_PARTS = {
-    "msgq": ("unread_messages", "liveness", "messages", "dead_letters"),
-    "status-entities": ("status", "history", "board"),
-    "pipeline-reports": ("pipeline_reports",),
-    "ngas": ("ngas",),
-    "products-metadata": ("products_metadata",),
-    "delivery-status": ("delivery_status",),
-}
+def _read_database(store: Store, db: str) -> tuple[dict[str, pd.DataFrame], Board | None]:
+    """Every table of ``db`` (one read per distinct query), and the board if ``db`` has it."""
+    queries: dict[tuple[str, str], list[TableSpec]] = {}
+    for spec in TABLES.values():
+        if spec.db == db:
+            queries.setdefault(spec.query_key, []).append(spec)
+    found: dict[str, pd.DataFrame] = {}
+    status_docs: list[Doc] | None = None
+    for specs in queries.values():
+        fields = [name for spec in specs for name in spec.fields]
+        is_status_scan = db == STATUS_DB and not specs[0].selector
+        if is_status_scan:
+            fields += STATUS_FIELDS
+        docs = _find(store, db, specs[0].selector, fields)
+        found.update({spec.name: table_of(spec, docs) for spec in specs})
+        if is_status_scan:
+            status_docs = docs
+    if db == STATUS_DB and status_docs is None:
+        status_docs = _find(store, STATUS_DB, ALL, STATUS_FIELDS)
+    return found, None if status_docs is None else _board(status_docs)
 
 
 def snapshot(store: Store, previous: Snapshot | None = None) -> Snapshot:
-    """Read every table once (the status entities once for status, board and history).
+    """Read every table once (tables on the same query from one read).
 
     With ``previous``, the tables of a database whose seq has not moved since
     are taken from it instead of being read again.
     """
     token = change_token(store)
     before = dict(zip(DATABASES, previous.token, strict=True)) if previous else {}
-    parts: dict[str, Any] = {}
+    found: dict[str, pd.DataFrame] = {}
+    the_board: Board | None = None
     for db, seq in zip(DATABASES, token, strict=True):
         if previous is not None and before.get(db) == seq:
-            parts.update({name: getattr(previous, name) for name in _PARTS[db]})
-        else:
-            parts.update(_READERS[db](store))
-    return Snapshot(token=token, taken_at=timestamp(), **parts)
+            found.update(
+                {n: t for n, t in previous.tables.items() if n in TABLES and TABLES[n].db == db}
+            )
+            the_board = previous.board if db == STATUS_DB else the_board
+            continue
+        tables, board_of_db = _read_database(store, db)
+        found.update(tables)
+        the_board = board_of_db if board_of_db is not None else the_board
+    ordered = {name: found[name] for name in TABLES if name in found}
+    return Snapshot(token=token, taken_at=timestamp(), tables=ordered, board=the_board or {})
 
 
 def plain(value: Any) -> Any:

@@ -9,70 +9,16 @@ the same state (substate changes) make one segment.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import pandas as pd
 
 from drwlab.lifecycle import STATES
-from drwlab.timeutil import parse_timestamp
+from drwlab.views.analysis import Segment, segments
 from drwlab.views.html import esc, state_color
 
 _STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600, 43200, 86400)
 TOP, AXIS = 24, 20
-
-
-def moment(text: str) -> datetime:
-    """A wire timestamp as aware UTC (the naive wire format fast, anything else as timeutil)."""
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        return parse_timestamp(text)
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else parse_timestamp(text)
-
-
-@dataclass(frozen=True)
-class Segment:
-    """An OUS in one state from ``start`` to ``stop``."""
-
-    uid: str
-    state: str
-    substates: tuple[str, ...]
-    start: datetime
-    stop: datetime
-
-
-def segments(history: pd.DataFrame, end: datetime | None = None) -> dict[str, list[Segment]]:
-    """uid -> its segments, uids in launch order; the last segment of each runs to ``end``."""
-    entries: dict[str, list[tuple[str, str | None, datetime]]] = {}
-    for uid, state, substate, when in zip(
-        history["uid"], history["state"], history["substate"], history["timestamp"], strict=True
-    ):
-        if uid is None or when is None:
-            continue
-        sub = substate if isinstance(substate, str) else None
-        entries.setdefault(str(uid), []).append((str(state), sub, moment(str(when))))
-    if not entries:
-        return {}
-    last = max(moment for rows in entries.values() for _, _, moment in rows)
-    end = max(end, last) if end is not None else last
-    order = sorted(entries, key=lambda uid: (entries[uid][0][2], uid))
-    return {uid: _merge(uid, entries[uid], end) for uid in order}
-
-
-def _merge(uid: str, rows: list[tuple[str, str | None, datetime]], end: datetime) -> list[Segment]:
-    merged: list[Segment] = []
-    for index, (state, substate, start) in enumerate(rows):
-        stop = rows[index + 1][2] if index + 1 < len(rows) else end
-        subs = (substate,) if substate else ()
-        if merged and merged[-1].state == state:
-            prev = merged[-1]
-            if prev.substates[-1:] == subs:
-                subs = ()  # the same substate written again
-            merged[-1] = Segment(uid, state, prev.substates + subs, prev.start, stop)
-        else:
-            merged.append(Segment(uid, state, subs, start, stop))
-    return merged
 
 
 def _step(span: float, max_ticks: int = 8) -> int:

@@ -9,7 +9,9 @@ import pytest
 
 from drwlab.lifecycle import STATES, TRANSITIONS, State
 from drwlab.views import tables
-from drwlab.views.diagram import lifecycle_mermaid, lifecycle_svg, transition_counts
+from drwlab.views.analysis import transition_counts
+from drwlab.views.diagram import lifecycle_mermaid, lifecycle_svg
+from drwlab.views.registry import TABLES
 from tests.views.wire import DELIVERED_PATH, PROBLEM_PATH, status_doc
 
 
@@ -60,11 +62,12 @@ def test_counts_label_each_transition() -> None:
 
 
 def test_transition_counts_count_ouss_from_the_history() -> None:
-    history = tables._history_frame(
+    history = tables.table_of(
+        TABLES["state-history"],
         [
             status_doc("uid://X1/X1/Xa1", DELIVERED_PATH),
             status_doc("uid://X1/X1/Xb2", PROBLEM_PATH + DELIVERED_PATH),
-        ]
+        ],
     )
 
     counts = transition_counts(history)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from drwlab.lifecycle import STATES, State
 from drwlab.store.base import Store
 from drwlab.views import tables
+from drwlab.views.registry import TABLES
 from tests.views.wire import (
     DELIVERED_PATH,
     PROBLEM_PATH,
@@ -23,7 +24,7 @@ def test_status_entities_have_one_row_per_ous_with_executive_and_recipe(store: S
 
     table = tables.status_entities(store)
 
-    assert list(table.columns) == list(tables.STATUS_COLUMNS)
+    assert list(table.columns) == list(TABLES["status-entities"].columns)
     rows = {row["uid"]: row for row in table.to_dict("records")}
     assert rows[A]["state"] == "Delivered"
     assert rows[A]["executive"] == "EU"
@@ -39,7 +40,7 @@ def test_state_history_has_one_row_per_entry_in_order(store: Store) -> None:
 
     history = tables.state_history(store)
 
-    assert list(history.columns) == list(tables.HISTORY_COLUMNS)
+    assert list(history.columns) == list(TABLES["state-history"].columns)
     assert len(history) == len(DELIVERED_PATH)
     assert history["state"].tolist()[:2] == ["ReadyForProcessing", "Processing"]
     assert history["substate"].tolist()[5:7] == ["IngestionTriggered", "ProductsIngested"]

@@ -6,8 +6,10 @@ from html.parser import HTMLParser
 
 from drwlab.store.base import Store
 from drwlab.views import tables
-from drwlab.views.sequence import actor_name, arrows, ous_messages, ous_sequence_svg
-from drwlab.views.timeline import segments, timeline_svg
+from drwlab.views.analysis import actor_name, arrows, ous_messages, segments
+from drwlab.views.registry import TABLES
+from drwlab.views.sequence import sequence_svg
+from drwlab.views.timeline import timeline_svg
 from tests.views.wire import DELIVERED_PATH, PROBLEM_PATH, message, status_doc
 
 A, B = "uid://X1/X1/Xa1", "uid://X1/X1/Xb2"
@@ -44,7 +46,7 @@ def test_the_timeline_has_a_row_per_ous_and_a_segment_per_state(store: Store) ->
 
 
 def test_a_segment_lasts_until_the_next_change_and_the_last_until_the_end() -> None:
-    history = tables._history_frame([status_doc(A, PROBLEM_PATH, step=2.0)])
+    history = tables.table_of(TABLES["state-history"], [status_doc(A, PROBLEM_PATH, step=2.0)])
 
     rows = segments(history)
 
@@ -53,7 +55,7 @@ def test_a_segment_lasts_until_the_next_change_and_the_last_until_the_end() -> N
 
 
 def test_an_empty_history_says_so() -> None:
-    assert "no state history" in timeline_svg(tables.frame([], tables.HISTORY_COLUMNS))
+    assert "no state history" in timeline_svg(tables.frame([], TABLES["state-history"].columns))
 
 
 def _rpc_conversation(store: Store) -> None:
@@ -113,7 +115,7 @@ def test_the_sequence_of_an_ous_follows_its_messages_and_rpc_replies(store: Stor
 def test_the_sequence_svg_draws_participants_and_escapes(store: Store) -> None:
     _rpc_conversation(store)
 
-    svg = ous_sequence_svg(store, A)
+    svg = sequence_svg(arrows(ous_messages(store, A)), title=f"messages of {A}")
 
     found = groups(svg)
     assert [g["data-name"] for g in found["participant"]][:3] == [

@@ -10,21 +10,19 @@ no workflow logic of its own: a test calling the same methods gets the same
 result. Errors the API raises (deciding twice, an OUS that left review, a
 timeout) are shown in the panel's message area, never as a traceback.
 
-A Refresher (see ``views.widgets``) re-reads the list whenever the
-``status-entities`` database changes, so OUSs appear as they reach
-ReadyForReview. Every widget has a ``drwlab-qa2-*`` CSS class so that browser
+A ``views.follow.Follower`` re-reads the list whenever the
+``status-entities`` database changes (its change feed, no polling), so OUSs
+appear as they reach ReadyForReview. Every widget has a ``drwlab-qa2-*`` CSS class so that browser
 tests can find it.
 """
 
 from __future__ import annotations
 
-import html
 import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import urljoin
 
 import ipywidgets as widgets
 import pandas as pd
@@ -32,15 +30,15 @@ import pandas as pd
 from drwlab.actors.aqua_qa2 import Review
 from drwlab.errors import DrwlabError
 from drwlab.lifecycle import QA2Flag
+from drwlab.notebook.live import alive_of, style_tag
 from drwlab.sandbox import Sandbox
 from drwlab.store.base import Store
 from drwlab.views import html as fragments
-from drwlab.views.widgets import DEFAULT_INTERVAL, Refresher, alive_of, style_tag
+from drwlab.views.follow import REST, Follower
+from drwlab.views.html import weblog_frame, weblog_link
+from drwlab.wire import STATUS_DB
 
 log = logging.getLogger(__name__)
-
-WEBLOG_HEIGHT = 300
-"""Pixels of the inline weblog frame."""
 
 FLAG_CLASSES: dict[QA2Flag, str] = {
     QA2Flag.PASS: "drwlab-qa2-pass",
@@ -95,30 +93,6 @@ def weblog_index(path: Path | str | None) -> str | None:
         return None
 
 
-def weblog_frame(page: str, base_url: str | None = None, height: int = WEBLOG_HEIGHT) -> str:
-    """``page`` (an HTML document) inline in a sandboxed ``<iframe srcdoc>``.
-
-    With ``base_url`` the weblog's own links (stage pages) open from the served
-    weblog in a new tab. The frame runs no scripts.
-    """
-    if base_url:
-        base = f'<base href="{html.escape(urljoin(base_url, "."))}" target="_blank">'
-        page = page.replace("<head>", "<head>" + base, 1) if "<head>" in page else base + page
-    return (
-        f'<iframe class="drwlab-weblog" srcdoc="{html.escape(page, quote=True)}" '
-        'sandbox="allow-popups allow-popups-to-escape-sandbox" '
-        f'style="width: 100%; height: {int(height)}px; border: 1px solid #ccc;"></iframe>'
-    )
-
-
-def weblog_link(url: str | None) -> str:
-    """A link to the weblog served by the JAO cache (opens in a new tab)."""
-    if not url:
-        return '<span class="empty">the weblog is not served</span>'
-    safe = fragments.esc(url)
-    return f'Served weblog: <a href="{safe}" target="_blank" rel="noopener">{safe}</a>'
-
-
 def _button(description: str, css_class: str, style: str = "", disabled: bool = False) -> Any:
     button = widgets.Button(description=description, button_style=style, disabled=disabled)
     button.add_class(css_class)
@@ -141,8 +115,8 @@ class QA2Panel:
     store:
         The store whose ``status-entities`` changes refresh the list; without
         it the list refreshes only on **Refresh** and after each decision.
-    interval:
-        Seconds between two looks for changes.
+    rest:
+        Least seconds between two refreshes of the list.
     alive:
         While it returns True the list refreshes (a Sandbox's ``running``).
     """
@@ -152,7 +126,7 @@ class QA2Panel:
         qa2: ReviewAPI,
         store: Store | None = None,
         *,
-        interval: float = DEFAULT_INTERVAL,
+        rest: float = REST,
         alive: Callable[[], bool] | None = None,
     ) -> None:
         self.qa2 = qa2
@@ -177,14 +151,14 @@ class QA2Panel:
         for flag, button in self.buttons.items():
             button.on_click(self._decider(flag))
         self.widget = self._layout()
-        self.refresher: Refresher | None = None
+        self.follower: Follower | None = None
         if store is not None:
-            self.refresher = Refresher(
+            self.follower = Follower(
                 store,
-                self.refresh_list,
-                databases=("status-entities",),
-                interval=interval,
+                [STATUS_DB],
+                lambda _changed: self.refresh_list(),
                 name="drwlab-qa2-panel",
+                rest=rest,
                 alive=alive,
             )
         self.refresh_list()
@@ -306,22 +280,22 @@ class QA2Panel:
     # -- lifetime ------------------------------------------------------------------------
     def start(self) -> QA2Panel:
         """Refresh the list in the background as OUSs reach ReadyForReview; returns self."""
-        if self.refresher is not None:
-            self.refresher.start()
+        if self.follower is not None:
+            self.follower.start()
         return self
 
     def stop(self, timeout: float = 2.0) -> None:
         """Stop refreshing the list (the buttons keep working); idempotent."""
-        if self.refresher is not None:
-            self.refresher.stop(timeout)
+        if self.follower is not None:
+            self.follower.stop(timeout)
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Mapping[str, Any] | None:
         bundle: Mapping[str, Any] | None = self.widget._repr_mimebundle_(**kwargs)
         return bundle
 
 
-def qa2_panel(sandbox: Sandbox, *, interval: float = DEFAULT_INTERVAL) -> QA2Panel:
+def qa2_panel(sandbox: Sandbox, *, rest: float = REST) -> QA2Panel:
     """A started panel on ``sandbox.qa2``, its list refreshed from ``sandbox.store`` for
     as long as the sandbox runs."""
-    panel = QA2Panel(sandbox.qa2, sandbox.store, interval=interval, alive=alive_of(sandbox))
+    panel = QA2Panel(sandbox.qa2, sandbox.store, rest=rest, alive=alive_of(sandbox))
     return panel.start()

@@ -11,8 +11,9 @@ import pytest
 
 from drwlab import Sandbox
 from drwlab.lifecycle import QA2Flag
-from drwlab.views.notebook import wait_for_weblog
-from drwlab.views.qa2_panel import FLAG_CLASSES, QA2Panel, qa2_panel, weblog_frame
+from drwlab.notebook import wait_for_weblog
+from drwlab.notebook.qa2_panel import FLAG_CLASSES, QA2Panel, qa2_panel
+from drwlab.views.html import weblog_frame
 
 PROG = "2015.1.00657.S"
 DEADLINE = 30.0
@@ -43,7 +44,7 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
 
 @pytest.fixture
 def panel(sandbox: Sandbox) -> Iterator[QA2Panel]:
-    made = qa2_panel(sandbox, interval=0.05)
+    made = qa2_panel(sandbox, rest=0.05)
     yield made
     made.stop()
 
@@ -139,7 +140,7 @@ def test_a_decision_on_an_ous_decided_elsewhere_is_told_in_the_panel(
 
 def test_reviewing_an_ous_that_left_review_is_told_in_the_panel(sandbox: Sandbox) -> None:
     uid = ready_ous(sandbox)
-    still = QA2Panel(sandbox.qa2)  # no refresher: its list goes stale
+    still = QA2Panel(sandbox.qa2)  # no store to follow: its list goes stale
     assert uid in still.ready.options
     sandbox.qa2.review(uid)  # another reviewer took it
     still.select(uid)
@@ -158,11 +159,11 @@ def test_every_control_carries_a_class_for_browser_tests(panel: QA2Panel) -> Non
     assert "drwlab-qa2-panel" in panel.widget._dom_classes
 
 
-def test_stopping_the_sandbox_stops_the_panel_refresher(tmp_path: Path) -> None:
+def test_stopping_the_sandbox_stops_the_panel_follower(tmp_path: Path) -> None:
     with manual_sandbox(tmp_path) as sandbox:
-        made = qa2_panel(sandbox, interval=0.05)
-        assert made.refresher is not None and made.refresher.running
-    wait_until(lambda: made.refresher is not None and made.refresher.finished, timeout=2.0)
+        made = qa2_panel(sandbox, rest=0.05)
+        assert made.follower is not None and made.follower.running
+    wait_until(lambda: made.follower is not None and made.follower.finished, timeout=2.0)
 
 
 def test_the_inline_weblog_is_escaped_and_runs_no_scripts() -> None:

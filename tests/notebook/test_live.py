@@ -1,4 +1,4 @@
-"""Live tables and the board refresh themselves while the store changes, and only then."""
+"""Live tables and the board redraw themselves while the store changes, and only then."""
 
 from __future__ import annotations
 
@@ -6,22 +6,18 @@ import contextlib
 import itertools
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from drwlab import Sandbox
 from drwlab.errors import NotFound
+from drwlab.notebook.live import LiveView, live_board, live_tables, scoped_style
 from drwlab.store import Store
 from drwlab.uids import uid_to_doc_id
-from drwlab.views.widgets import (
-    LiveView,
-    Refresher,
-    live_board,
-    live_tables,
-    scoped_style,
-)
 
 FAST = 0.05
 DEADLINE = 10.0
@@ -63,7 +59,7 @@ def views() -> Iterator[list[LiveView]]:
 def test_a_live_table_shows_a_new_ous_without_running_anything(
     store: Store, views: list[LiveView]
 ) -> None:
-    view = live_tables(store, ["status-entities"], interval=FAST)
+    view = live_tables(store, ["status-entities"], rest=FAST)
     views.append(view)
     part = view.parts["status-entities"]
     put_ous(store, "uid://X1/X1/Xb0")
@@ -77,7 +73,7 @@ def test_the_board_puts_each_ous_in_the_column_of_its_state(
     store: Store, views: list[LiveView]
 ) -> None:
     put_ous(store, "uid://X1/X1/Xb0", "Delivered")
-    view = live_board(store, interval=FAST)
+    view = live_board(store, rest=FAST)
     views.append(view)
     board = view.parts["board"]
     wait_until(lambda: "uid://X1/X1/Xb0" in board.value)
@@ -87,7 +83,7 @@ def test_the_board_puts_each_ous_in_the_column_of_its_state(
 
 def test_values_from_documents_are_shown_escaped(store: Store, views: list[LiveView]) -> None:
     put_ous(store, "uid://X1/X1/Xb0", problem="<script>alert(1)</script>")
-    view = live_tables(store, ["status-entities"], interval=FAST)
+    view = live_tables(store, ["status-entities"], rest=FAST)
     views.append(view)
     part = view.parts["status-entities"]
     wait_until(lambda: "alert(1)" in part.value)
@@ -95,29 +91,27 @@ def test_values_from_documents_are_shown_escaped(store: Store, views: list[LiveV
     assert "&lt;script&gt;" in part.value
 
 
-def test_a_refresher_renders_only_when_its_databases_change(store: Store) -> None:
-    rendered = threading.Event()
-    refresher = Refresher(store, rendered.set, databases=["status-entities"], interval=FAST)
-    refresher.start()
-    try:
-        wait_until(lambda: refresher.renders == 1)
-        # Nothing changes for twenty intervals: no render at all.
-        threading.Event().wait(20 * FAST)
-        assert refresher.renders == 1
-        store.put("ngas", {"_id": "other-database.data", "fileId": "other-database.data"})
-        threading.Event().wait(10 * FAST)
-        assert refresher.renders == 1, "a database it does not watch changed"
-        put_ous(store, "uid://X1/X1/Xb0")
-        wait_until(lambda: refresher.renders == 2)
-    finally:
-        refresher.stop()
-    assert not refresher.running
-
-
-def test_a_view_refreshes_at_least_once_a_second_while_changes_go_on(
+def test_a_view_redraws_only_the_parts_whose_database_changed(
     store: Store, views: list[LiveView]
 ) -> None:
-    view = live_tables(store, ["status-entities"], interval=0.5)
+    view = live_tables(store, ["status-entities", "ngas"], rest=FAST)
+    views.append(view)
+    wait_until(lambda: view.renders == 1)
+    drawn: list[str] = []
+    for name, part in view.parts.items():
+        part.observe(lambda _change, name=name: drawn.append(name), "value")
+    store.put("ngas", {"_id": "f.data", "fileId": "f.data", "writeTimestamp": "2018-07-19"})
+    wait_until(lambda: "f.data" in view.parts["ngas"].value)
+    assert drawn == ["ngas"]
+    put_ous(store, "uid://X1/X1/Xb0")
+    wait_until(lambda: "uid://X1/X1/Xb0" in view.parts["status-entities"].value)
+    assert drawn == ["ngas", "status-entities"]
+
+
+def test_a_view_redraws_at_least_once_a_second_while_changes_go_on(
+    store: Store, views: list[LiveView]
+) -> None:
+    view = live_tables(store, ["status-entities"])
     views.append(view)
     seen: list[float] = []
     view.parts["status-entities"].observe(lambda _change: seen.append(time.monotonic()), "value")
@@ -131,8 +125,43 @@ def test_a_view_refreshes_at_least_once_a_second_while_changes_go_on(
     assert max(gaps) < 1.0, gaps
 
 
+READS = ("find", "get", "current_seq", "changes", "count")
+"""The Store calls that read data (waiting on a change feed is not one of them)."""
+
+
+def count_reads(store: Store, monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    """From now on, count each read ``store`` is asked for."""
+    reads: Counter[str] = Counter()
+    for name in READS:
+        method = getattr(store, name)
+
+        def counted(*args: object, name: str = name, method: Any = method, **kw: object) -> Any:
+            reads[name] += 1
+            return method(*args, **kw)
+
+        monkeypatch.setattr(store, name, counted)
+    return reads
+
+
+def test_views_read_nothing_while_nothing_changes(
+    store: Store, views: list[LiveView], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    put_ous(store, "uid://X1/X1/Xb0")
+    tables = live_tables(store, ["status-entities", "unread-messages", "ngas"], rest=FAST)
+    board = live_board(store, rest=FAST)
+    views += [tables, board]
+    wait_until(lambda: tables.renders == 1 and board.renders == 1)
+    reads = count_reads(store, monkeypatch)
+    threading.Event().wait(1.5)  # three heartbeats of every feed: idle
+    assert reads == Counter(), "an idle view read the store"
+    assert (tables.renders, board.renders) == (1, 1)
+    put_ous(store, "uid://X1/X1/Xb1")
+    wait_until(lambda: "uid://X1/X1/Xb1" in board.parts["board"].value)
+    assert reads["find"] >= 1  # the counting sees a redraw's reads
+
+
 def test_stopping_a_view_ends_its_thread_and_says_so(store: Store) -> None:
-    view = live_tables(store, ["status-entities", "unread-messages"], interval=FAST)
+    view = live_tables(store, ["status-entities", "unread-messages"], rest=FAST)
     wait_until(lambda: "updated" in view.status.value)
     view.stop()
     assert not view.running
@@ -142,13 +171,13 @@ def test_stopping_a_view_ends_its_thread_and_says_so(store: Store) -> None:
 def test_stopping_the_sandbox_stops_every_view(tmp_path: Path) -> None:
     sandbox = Sandbox(workdir=tmp_path, time_scale=0.0, seed=1, failure_rate=0.0)
     try:
-        board = live_board(sandbox, interval=FAST)
-        tables = live_tables(sandbox, ["ngas", "dead-letters"], interval=FAST)
+        board = live_board(sandbox, rest=FAST)
+        tables = live_tables(sandbox, ["ngas", "dead-letters"], rest=FAST)
         wait_until(lambda: board.running and tables.running and "updated" in board.status.value)
     finally:
         sandbox.stop()
     wait_until(lambda: not board.running and not tables.running, timeout=2.0)
-    wait_until(lambda: board.refresher.finished and tables.refresher.finished, timeout=2.0)
+    wait_until(lambda: board.follower.finished and tables.follower.finished, timeout=2.0)
 
 
 def test_the_shared_style_only_reaches_our_own_widgets() -> None:

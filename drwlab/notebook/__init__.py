@@ -1,0 +1,56 @@
+"""The notebook layer: everything a teaching notebook calls, behind one import.
+
+    from drwlab import notebook as nb
+
+    sb = nb.start_sandbox()
+    nb.live_board(sb)
+    nb.tables.unread_messages(sb.store)
+
+It sits above the Sandbox and the views: widgets (``live``), the QA2 review
+panel (``qa2_panel``), notebook helpers (``helpers``) and the kernel's one
+Sandbox (``kernel``, the only kernel-wide global in drwlab). It needs the
+``lab`` extra (ipywidgets, IPython): ``pip install 'drwlab[lab]'``. Nothing
+below it imports it.
+"""
+
+from __future__ import annotations
+
+from drwlab.notebook.helpers import (
+    check,
+    entity_history,
+    latest_weblog_stem,
+    messages,
+    show_html,
+    show_lifecycle,
+    show_weblog,
+    tree,
+    wait_for_weblog,
+    wait_until,
+)
+from drwlab.notebook.kernel import autopilot, start_sandbox, stop_sandbox
+from drwlab.notebook.live import LiveView, live_board, live_tables, live_view
+from drwlab.notebook.qa2_panel import QA2Panel, qa2_panel
+from drwlab.views import tables
+
+__all__ = [
+    "LiveView",
+    "QA2Panel",
+    "autopilot",
+    "check",
+    "entity_history",
+    "latest_weblog_stem",
+    "live_board",
+    "live_tables",
+    "live_view",
+    "messages",
+    "qa2_panel",
+    "show_html",
+    "show_lifecycle",
+    "show_weblog",
+    "start_sandbox",
+    "stop_sandbox",
+    "tables",
+    "tree",
+    "wait_for_weblog",
+    "wait_until",
+]

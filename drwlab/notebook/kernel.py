@@ -1,0 +1,89 @@
+"""The kernel's Sandbox: one per notebook kernel, reused when a cell runs again.
+
+Module-level state: exactly one, ``_KERNEL``, the Sandbox this kernel's
+notebook started (a notebook kernel is one process running one notebook, so
+"the notebook's sandbox" is per process). It is created by ``start_sandbox``,
+replaced when asked for other options, and forgotten by ``stop_sandbox``,
+which also runs when the kernel ends (registered with ``atexit`` by the first
+``start_sandbox``), so a kernel shut down with its sandbox running leaves no
+work dir behind. This is the only such global in drwlab; nothing else here
+keeps state, reads configuration at import or starts threads.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import threading
+from typing import Any
+
+from drwlab.sandbox import Sandbox
+from drwlab.settings import from_environment
+
+log = logging.getLogger(__name__)
+
+
+class _KernelSandbox:
+    """The one Sandbox of this kernel, and the options it was started with."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.sandbox: Sandbox | None = None
+        self.options: dict[str, Any] = {}
+        self.exit_hook_registered = False
+
+
+_KERNEL = _KernelSandbox()
+
+
+def autopilot() -> bool:
+    """True when ``DRWLAB_AUTOPILOT`` is set (the test command): notebooks then press
+    their own QA2 buttons, as nobody is there to click."""
+    return from_environment().autopilot
+
+
+def start_sandbox(
+    *,
+    seed: int | None = None,
+    failure_rate: float = 0.1,
+    time_scale: float | None = None,
+    executives: tuple[str, ...] = ("EU",),
+) -> Sandbox:
+    """The kernel's running Sandbox with these options: reused if it runs, else started.
+
+    ``time_scale=None`` takes ``DRWLAB_TIME_SCALE`` (the fast mode of the test
+    command) or the original's timings. The sandbox starts on a fresh
+    temporary work dir and SQLite store. AQUA QA2 never decides by itself
+    here: in the notebooks a person (or, under the autopilot, the notebook's
+    own code) presses the buttons.
+    """
+    options: dict[str, Any] = {
+        "seed": seed,
+        "failure_rate": failure_rate,
+        "time_scale": time_scale,
+        "executives": tuple(executives),
+    }
+    with _KERNEL.lock:
+        current = _KERNEL.sandbox
+        if current is not None and current.running and _KERNEL.options == options:
+            return current
+        if current is not None:
+            current.discard()
+        sandbox = Sandbox(start=False, **options)
+        sandbox.autopilot = None  # QA2 decisions belong to the notebook, not to AQUA
+        sandbox.start()
+        _KERNEL.sandbox, _KERNEL.options = sandbox, options
+        if not _KERNEL.exit_hook_registered:
+            atexit.register(stop_sandbox)
+            _KERNEL.exit_hook_registered = True
+        log.info("notebook sandbox started: %r", sandbox)
+        return sandbox
+
+
+def stop_sandbox() -> None:
+    """Stop the kernel's Sandbox (its actors, servers and live views), if any, and
+    delete its temporary work dir: the next ``start_sandbox()`` makes a fresh one."""
+    with _KERNEL.lock:
+        if _KERNEL.sandbox is not None:
+            _KERNEL.sandbox.discard()
+        _KERNEL.sandbox, _KERNEL.options = None, {}

@@ -1,0 +1,215 @@
+"""Live tables and the board as ipywidgets, redrawn from a background thread on each change.
+
+A :class:`LiveView` is a box of ``widgets.HTML`` parts (the board and any
+table of ``views.registry.TABLES``), filled from the same read models and
+renderers as the dashboard page and the report. A ``views.follow.Follower``
+wakes it when a database it shows changes (the store's change feed, no
+polling): only the parts reading that database are redrawn, and while
+nothing changes nothing is read. Widget values set from the follower's thread
+reach the page without running a cell.
+
+``live_board(source)`` and ``live_tables(source, ...)`` build and start one.
+When ``source`` is a Sandbox the view ends by itself once the sandbox stops
+(within a heartbeat of the feed), so stopping the sandbox stops every view;
+with a bare Store, call ``view.stop()`` yourself.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import ipywidgets as widgets
+
+from drwlab.sandbox import Sandbox
+from drwlab.store.base import Store
+from drwlab.timeutil import timestamp
+from drwlab.views import html as fragments
+from drwlab.views.follow import REST, Follower
+from drwlab.views.registry import TABLES
+from drwlab.views.tables import board, read_table
+from drwlab.wire import STATUS_DB
+
+BOARD = "board"
+STATUS_TABLE = "status-entities"
+
+ROW_LIMIT = 50
+"""Rows shown per live table (the rest is counted, not drawn)."""
+
+Source = Store | Sandbox
+"""What a view reads: a Store, or a Sandbox (its store, for as long as it runs)."""
+
+
+def parts() -> dict[str, str]:
+    """Every part a LiveView can show -> the database it reads: the board and each table."""
+    return {BOARD: STATUS_DB} | {name: spec.db for name, spec in TABLES.items()}
+
+
+def render_part(store: Store, name: str) -> str:
+    """The HTML of part ``name`` read from ``store`` now."""
+    if name == BOARD:
+        return fragments.board_html(board(store))
+    return fragments.spec_table(TABLES[name], read_table(store, name), limit=ROW_LIMIT)
+
+
+def scoped_style(css: str, scope: str) -> str:
+    """``css`` with every rule limited to elements inside ``scope`` (``body`` becomes it).
+
+    The shared dashboard style styles whole pages; inside JupyterLab it must
+    only touch our own widgets.
+    """
+
+    def scope_rule(match: re.Match[str]) -> str:
+        selectors = [s.strip() for s in match.group(1).split(",")]
+        scoped = [scope if s == "body" else f"{scope} {s}" for s in selectors]
+        return ", ".join(scoped) + " {"
+
+    return re.sub(r"([^{}]+?)\s*\{", scope_rule, css)
+
+
+WIDGET_STYLE = """
+.widget-html-content { line-height: 1.35; }
+.board th { font-size: .8em; overflow-wrap: anywhere; vertical-align: bottom; }
+.board .card .uid { font-size: .8em; }
+"""
+"""What JupyterLab's widget CSS needs on top of the dashboard's (it sets a 28 px line height)."""
+
+
+def style_tag(scope: str = ".drwlab-live") -> str:
+    """A ``<style>`` element with the dashboard's CSS, scoped to our widgets."""
+    return f"<style>{scoped_style(fragments.STYLE + WIDGET_STYLE, scope)}</style>"
+
+
+def store_of(source: Source) -> Store:
+    """The store of ``source``: a Store itself, or a Sandbox's store."""
+    if isinstance(source, Store):
+        return source
+    if isinstance(source, Sandbox):
+        return source.store
+    raise TypeError(f"expected a Store or a Sandbox, not {type(source).__name__}")
+
+
+def alive_of(source: Source) -> Callable[[], bool] | None:
+    """For a Sandbox, whether it still runs (views end with it); None for a Store."""
+    if isinstance(source, Sandbox):
+        return lambda: source.running
+    return None
+
+
+class LiveView:
+    """The board and/or tables of a store as ipywidgets, kept up to date by a Follower.
+
+    ``widget`` is the ipywidgets box to display (the view displays itself as
+    that box in a notebook); ``parts`` maps each part name to its HTML widget.
+    With a Sandbox as ``source`` the view ends when the sandbox stops. Build
+    one with :func:`live_board` or :func:`live_tables`. ``rest`` is the least
+    time between two redraws.
+    """
+
+    def __init__(
+        self,
+        source: Source,
+        names: Sequence[str],
+        *,
+        rest: float = REST,
+        title: str | None = None,
+    ) -> None:
+        known = parts()
+        unknown = [name for name in names if name not in known]
+        if unknown or not names:
+            raise ValueError(f"unknown or no parts {unknown!r}; choose from {sorted(known)}")
+        self.store = store_of(source)
+        self.parts: dict[str, widgets.HTML] = {}
+        for name in names:
+            part = widgets.HTML(value="")
+            part.add_class("drwlab-live-part")
+            part.add_class(f"drwlab-live-{name}")
+            self.parts[name] = part
+        self.status = widgets.HTML(value="")
+        self.status.add_class("drwlab-live-status")
+        self.widget = self._layout(title)
+        self._reads = {name: known[name] for name in names}
+        self.follower = Follower(
+            self.store,
+            sorted(set(self._reads.values())),
+            self.refresh,
+            name="drwlab-live-view",
+            rest=rest,
+            alive=alive_of(source),
+            on_exit=self._show_stopped,
+        )
+
+    def _layout(self, title: str | None) -> Any:
+        heading = [widgets.HTML(f"<h3>{fragments.esc(title)}</h3>")] if title else []
+        tables_box = widgets.Box(
+            [part for name, part in self.parts.items() if name != BOARD],
+            layout=widgets.Layout(flex_flow="row wrap", align_items="flex-start", gap="12px"),
+        )
+        board_part = [self.parts[BOARD]] if BOARD in self.parts else []
+        box = widgets.VBox(
+            [widgets.HTML(style_tag()), *heading, *board_part, tables_box, self.status]
+        )
+        box.add_class("drwlab-live")
+        return box
+
+    def __repr__(self) -> str:
+        return f"LiveView({list(self.parts)}, {self.follower!r})"
+
+    def refresh(self, changed: frozenset[str] | None = None) -> None:
+        """Redraw the parts that read a database in ``changed`` (None: every part)."""
+        for name, part in self.parts.items():
+            if changed is None or self._reads[name] in changed:
+                part.value = render_part(self.store, name)
+        self.status.value = f'<span class="updated">updated {timestamp()} UTC</span>'
+
+    @property
+    def renders(self) -> int:
+        """How many times the view has redrawn itself from its thread."""
+        return self.follower.calls
+
+    def start(self) -> LiveView:
+        """Start following the store in the background; returns self."""
+        self.follower.start()
+        return self
+
+    def stop(self, timeout: float = 2.0) -> None:
+        """Stop following (the widgets keep their last values); idempotent."""
+        self.follower.stop(timeout)
+
+    def _show_stopped(self) -> None:
+        self.status.value = (
+            f'<span class="updated">stopped at {timestamp()} UTC; values as of then</span>'
+        )
+
+    @property
+    def running(self) -> bool:
+        """True while the view follows the store."""
+        return self.follower.running
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Mapping[str, Any] | None:
+        bundle: Mapping[str, Any] | None = self.widget._repr_mimebundle_(**kwargs)
+        return bundle
+
+
+def live_view(
+    source: Source, names: Sequence[str], *, rest: float = REST, title: str | None = None
+) -> LiveView:
+    """A started LiveView of ``names`` of ``source`` (a Store or a Sandbox); see :func:`parts`."""
+    return LiveView(source, names, rest=rest, title=title).start()
+
+
+def live_board(source: Source, *, rest: float = REST) -> LiveView:
+    """The OUSs in columns by state, with substate, executive and time, updating live."""
+    return live_view(source, [BOARD], rest=rest)
+
+
+def live_tables(
+    source: Source,
+    names: Sequence[str] = (STATUS_TABLE, "unread-messages"),
+    *,
+    rest: float = REST,
+    title: str | None = None,
+) -> LiveView:
+    """Live tables of ``source``; ``names`` from ``views.registry.TABLES`` (e.g. ``"ngas"``)."""
+    return live_view(source, names, rest=rest, title=title)
