@@ -10,7 +10,8 @@ from typing import Any
 
 import nbformat
 import pytest
-from drwlab.views.notebook_export import (
+
+from tools.notebook_export import (
     WIDGET_STATE_MIME,
     export_notebooks,
     find_network_refs,
@@ -34,7 +35,7 @@ CHROMIUM_ARGS = [
 CELLS = [
     "# A small notebook\n\nA live table and a button, exported offline.",
     "from drwlab.store import open_store, sqlite_url\n"
-    "from drwlab.views.widgets import live_tables\n"
+    "from drwlab.notebook import live_tables\n"
     "store = open_store(sqlite_url('small.db'))\n"
     "store.put('status-entities', {'_id': 'uid___X1_X1_Xb0', 'entityId': 'uid://X1/X1/Xb0',\n"
     "          'state': 'Delivered', 'timestamp': '2018-07-19T08:50:10.228'})\n"

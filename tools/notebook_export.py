@@ -1,11 +1,12 @@
 """Execute the teaching notebooks and export each to HTML whose widgets render offline.
 
-``python -m drwlab.views.notebook_export NOTEBOOKS_DIR OUT_DIR`` (what ``./dev reports``
-runs) executes every ``*.ipynb`` of NOTEBOOKS_DIR in a fresh kernel (in its own
-directory, with a timeout on every cell) and writes ``OUT_DIR/NAME.html`` with the
-widget state embedded. Nobody is there to click, so the kernels run with
-``DRWLAB_AUTOPILOT=1`` (the QA2 notebook presses its own buttons) and, unless
-``DRWLAB_TIME_SCALE`` is set, in the fast mode of the test command (0.05).
+``python -m tools.notebook_export NOTEBOOKS_DIR OUT_DIR`` (what ``./dev reports`` runs
+from the repository's root; a build tool, so not part of the installed package) executes
+every ``*.ipynb`` of NOTEBOOKS_DIR in a fresh kernel (in its own directory, with a
+timeout on every cell) and writes ``OUT_DIR/NAME.html`` with the widget state embedded.
+Nobody is there to click, so the kernels run with ``DRWLAB_AUTOPILOT=1`` (the QA2
+notebook presses its own buttons) and, unless ``DRWLAB_TIME_SCALE`` is set, in the fast
+mode of the test command (``wire.FAST_TIME_SCALE``).
 
 By default nbconvert's HTML loads require.js, MathJax, MermaidJS and the widget
 renderer from CDNs, so an exported notebook shows empty widgets offline. Here the
@@ -33,14 +34,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from drwlab.settings import from_environment
+from drwlab.wire import FAST_TIME_SCALE
 
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 180.0
 """Seconds a single cell may run before the export fails."""
-
-FAST_TIME_SCALE = 0.05
-"""The time scale used when DRWLAB_TIME_SCALE is not set (the CI's fast mode)."""
 
 RENDERER_DIR = Path("@jupyter-widgets/html-manager/dist")
 REQUIRE_JS = Path("requirejs/require.js")
@@ -252,7 +251,7 @@ def _kernel_environment(time_scale: float | None) -> dict[str, str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command line: ``python -m drwlab.views.notebook_export NOTEBOOKS OUT [...]``."""
+    """Command line: ``python -m tools.notebook_export NOTEBOOKS OUT [...]``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", type=Path, help="folder of .ipynb files")
     parser.add_argument("out", type=Path, help="folder for the HTML files and their scripts")

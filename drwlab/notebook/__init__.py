@@ -15,6 +15,14 @@ below it imports it.
 
 from __future__ import annotations
 
+try:
+    import IPython  # noqa: F401 - only to say what is missing, before anything else fails
+    import ipywidgets  # noqa: F401
+except ImportError as missing:
+    raise ImportError(
+        f"drwlab.notebook needs the lab extra ({missing.msg}): pip install 'drwlab[lab]'"
+    ) from missing
+
 from drwlab.notebook.helpers import (
     check,
     entity_history,

@@ -1,0 +1,74 @@
+"""The Follower: one call at start, then one per burst of changes, naming what changed."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+import pytest
+
+from drwlab.store.base import Store
+from drwlab.views.follow import Follower
+from drwlab.wire import DELIVERY_DB, NGAS_DB, STATUS_DB
+
+DEADLINE = 10.0
+
+
+def wait_until(condition: Callable[[], object]) -> None:
+    deadline = time.monotonic() + DEADLINE
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.02)
+
+
+def test_the_first_call_names_every_database_and_later_ones_what_changed(store: Store) -> None:
+    calls: list[frozenset[str]] = []
+    follower = Follower(store, [STATUS_DB, NGAS_DB], calls.append, rest=0.05).start()
+    try:
+        wait_until(lambda: len(calls) == 1)
+        assert calls[0] == {STATUS_DB, NGAS_DB}
+        store.put(NGAS_DB, {"_id": "a.data", "fileId": "a.data"})
+        wait_until(lambda: len(calls) == 2)
+        assert calls[1] == {NGAS_DB}
+        store.put(DELIVERY_DB, {"_id": "not-followed"})
+        store.put(STATUS_DB, {"_id": "uid___X1_X1_Xb0", "entityId": "uid://X1/X1/Xb0"})
+        wait_until(lambda: len(calls) == 3)
+        assert calls[2] == {STATUS_DB}
+    finally:
+        follower.stop()
+    assert follower.finished and not follower.running
+
+
+def test_a_burst_of_writes_makes_few_calls(store: Store) -> None:
+    calls: list[frozenset[str]] = []
+    follower = Follower(store, [NGAS_DB], calls.append, rest=0.5).start()
+    try:
+        wait_until(lambda: len(calls) == 1)
+        started = time.monotonic()
+        for n in range(20):
+            store.put(NGAS_DB, {"_id": f"f{n}.data", "fileId": f"f{n}.data"})
+        burst = time.monotonic() - started
+        wait_until(lambda: len(calls) >= 2)
+        threading.Event().wait(0.6)  # the rest after a call: the burst's tail lands in one more
+        # at most one call per rest while the burst lasted, and one for its tail
+        assert 2 <= len(calls) <= 2 + int(burst / 0.5) + 1 < 21
+    finally:
+        follower.stop()
+
+
+def test_a_follower_ends_with_its_source(store: Store) -> None:
+    alive = threading.Event()
+    alive.set()
+    ended = threading.Event()
+    follower = Follower(
+        store, [NGAS_DB], lambda _: None, heartbeat=0.1, alive=alive.is_set, on_exit=ended.set
+    ).start()
+    alive.clear()
+    assert ended.wait(DEADLINE)
+    wait_until(lambda: follower.finished)
+
+
+def test_a_follower_needs_a_database(store: Store) -> None:
+    with pytest.raises(ValueError, match="at least one database"):
+        Follower(store, [], lambda _: None)

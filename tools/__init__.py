@@ -1,0 +1,1 @@
+"""Build tools run from the repository (``./dev``), not installed with drwlab."""
