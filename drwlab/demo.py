@@ -17,6 +17,7 @@ from typing import Any
 from drwlab.lifecycle import State
 from drwlab.sandbox import Sandbox
 from drwlab.store import Store
+from drwlab.store.cursor import ChangeCursor
 from drwlab.wire import STATUS_DB
 
 log = logging.getLogger(__name__)
@@ -78,8 +79,9 @@ def _follow(
     """Print state changes until every OUS rests; relaunch ProcessingProblems."""
     seen: dict[str, tuple[Any, Any]] = {}
     latest: dict[str, dict[str, Any]] = {}
+    feed = ChangeCursor(sb.store, STATUS_DB)
     while time.monotonic() < deadline:
-        seq = sb.store.current_seq(STATUS_DB)
+        feed.mark()  # before looking: a change landing meanwhile ends the wait below
         for doc in sb.store.find(STATUS_DB, {"entityId": {"$in": list(launches)}}):
             uid = doc["entityId"]
             latest[uid] = doc
@@ -93,7 +95,7 @@ def _follow(
                 launches[uid] += 1
         if len(latest) == len(launches) and all(_resting(d, launches) for d in latest.values()):
             break
-        sb.store.wait_for_change(STATUS_DB, seq, min(1.0, max(0.0, deadline - time.monotonic())))
+        feed.wait(min(1.0, max(0.0, deadline - time.monotonic())))
     return latest
 
 

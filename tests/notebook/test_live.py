@@ -18,6 +18,7 @@ from drwlab.errors import NotFound
 from drwlab.notebook.live import LiveView, live_board, live_tables, scoped_style
 from drwlab.store import Store
 from drwlab.uids import uid_to_doc_id
+from drwlab.wire import NGAS_DB, STATUS_DB
 
 FAST = 0.05
 DEADLINE = 10.0
@@ -43,8 +44,8 @@ def put_ous(store: Store, uid: str, state: str = "ReadyForProcessing", **extra: 
         **extra,
     }
     with contextlib.suppress(NotFound):
-        doc["_rev"] = store.get("status-entities", doc_id)["_rev"]
-    store.put("status-entities", doc)
+        doc["_rev"] = store.get(STATUS_DB, doc_id)["_rev"]
+    store.put(STATUS_DB, doc)
 
 
 @pytest.fixture
@@ -100,7 +101,7 @@ def test_a_view_redraws_only_the_parts_whose_database_changed(
     drawn: list[str] = []
     for name, part in view.parts.items():
         part.observe(lambda _change, name=name: drawn.append(name), "value")
-    store.put("ngas", {"_id": "f.data", "fileId": "f.data", "writeTimestamp": "2018-07-19"})
+    store.put(NGAS_DB, {"_id": "f.data", "fileId": "f.data", "writeTimestamp": "2018-07-19"})
     wait_until(lambda: "f.data" in view.parts["ngas"].value)
     assert drawn == ["ngas"]
     put_ous(store, "uid://X1/X1/Xb0")

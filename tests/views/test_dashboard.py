@@ -16,6 +16,7 @@ import pytest
 from drwlab.lifecycle import State
 from drwlab.store.base import Store
 from drwlab.views.dashboard import Dashboard
+from drwlab.wire import STATUS_DB
 from tests.views.wire import delivered_ous, status_doc
 
 A, B = "uid://X1/X1/Xa1", "uid://X1/X1/Xb2"
@@ -76,7 +77,7 @@ class EventStream:
 
 def test_the_page_shows_the_board_tables_and_links(store: Store, dashboard: Dashboard) -> None:
     delivered_ous(store, A)
-    store.put("status-entities", status_doc(B, [State.PROCESSING]))
+    store.put(STATUS_DB, status_doc(B, [State.PROCESSING]))
 
     status, headers, body = get(dashboard, "/")
 
@@ -125,7 +126,7 @@ def test_any_other_path_is_a_404(dashboard: Dashboard, path: str) -> None:
 
 def test_values_are_escaped_on_the_page(store: Store, dashboard: Dashboard) -> None:
     doc = status_doc(A, [State.READY_FOR_PROCESSING], executive=EVIL)
-    store.put("status-entities", dict(doc, entityId=EVIL))
+    store.put(STATUS_DB, dict(doc, entityId=EVIL))
 
     page = get(dashboard, "/")[2].decode()
 
@@ -141,7 +142,7 @@ def test_an_open_page_gets_the_change_within_a_second_or_two(
         assert A not in first["fragments"]["board"]
 
         written = time.monotonic()
-        store.put("status-entities", status_doc(A, [State.READY_FOR_PROCESSING]))
+        store.put(STATUS_DB, status_doc(A, [State.READY_FOR_PROCESSING]))
         update = stream.next_update(timeout=5)
 
         assert time.monotonic() - written < 2.0
@@ -164,7 +165,7 @@ def test_nothing_is_rendered_while_nothing_changes(store: Store, dashboard: Dash
         get(dashboard, "/")
 
         assert dashboard.render_count == renders
-        store.put("status-entities", status_doc(B, [State.PROCESSING]))
+        store.put(STATUS_DB, status_doc(B, [State.PROCESSING]))
         stream.next_update(timeout=5)
         assert dashboard.render_count == renders + 1
     finally:

@@ -17,6 +17,7 @@ from drwlab.store.base import Store
 from drwlab.timeutil import timestamp
 from drwlab.uids import uid_to_doc_id
 from drwlab.views.dashboard import Dashboard
+from drwlab.wire import MSGQ, STATUS_DB
 from tests.views.wire import delivered_ous, message, status_doc
 
 pytestmark = pytest.mark.browser
@@ -67,12 +68,12 @@ def card(page: Any, state: State, uid: str) -> Any:
 
 def move(store: Store, uid: str, state: State, substate: Substate | None) -> None:
     """What the XTSS would write: the new state, its time and a history entry."""
-    doc = store.get("status-entities", uid_to_doc_id(uid))
+    doc = store.get(STATUS_DB, uid_to_doc_id(uid))
     now = timestamp()
     entry = {"state": state.value, "substate": substate and substate.value, "timestamp": now}
     doc.update(state=state.value, substate=entry["substate"], timestamp=now)
     doc["history"] = [*doc["history"], dict(entry, actor="test")]
-    store.put("status-entities", doc)
+    store.put(STATUS_DB, doc)
 
 
 def test_an_ous_moves_from_ready_for_processing_to_delivered_on_the_page(
@@ -80,8 +81,8 @@ def test_an_ous_moves_from_ready_for_processing_to_delivered_on_the_page(
 ) -> None:
     for i, uid in enumerate(["uid://X1/X1/Xa0", "uid://X1/X1/Xa1"]):
         delivered_ous(store, uid, start=i)
-    store.put("status-entities", status_doc(UID, [State.READY_FOR_PROCESSING], start=4))
-    store.put("msgq", message("pipeline.process.EU", {"ousUID": UID}, at=4, sender="launcher"))
+    store.put(STATUS_DB, status_doc(UID, [State.READY_FOR_PROCESSING], start=4))
+    store.put(MSGQ, message("pipeline.process.EU", {"ousUID": UID}, at=4, sender="launcher"))
     links = {"EU cache": "http://127.0.0.1:9/", "EU weblogs": "http://127.0.0.1:9/weblogs/"}
     outside: list[str] = []
     page.on("request", lambda r: outside.append(r.url) if "127.0.0.1" not in r.url else None)
@@ -128,7 +129,7 @@ def test_the_sandbox_dashboard_follows_a_real_run_to_delivered(
 ) -> None:
     from drwlab.sandbox import Sandbox
 
-    store.put("status-entities", status_doc(UID, [State.READY_FOR_PROCESSING]))
+    store.put(STATUS_DB, status_doc(UID, [State.READY_FOR_PROCESSING]))
     with Sandbox(store, tmp_path, time_scale=0, seed=1, failure_rate=0, autopilot=False) as sb:
         page.goto(sb.urls["dashboard"])
         card(page, State.READY_FOR_PROCESSING, UID).wait_for(timeout=10_000)

@@ -7,6 +7,7 @@ from html.parser import HTMLParser
 from drwlab.lifecycle import State
 from drwlab.store.base import Store
 from drwlab.views import html, tables
+from drwlab.wire import REPORTS_DB, STATUS_DB
 from tests.views.wire import message, status_doc
 
 EVIL = "<script>alert('x')</script>"
@@ -32,7 +33,7 @@ def parse(markup: str) -> _Tags:
 def _evil_store(store: Store) -> None:
     doc = status_doc("uid://X1/X1/Xa1", [State.READY_FOR_PROCESSING], executive=EVIL)
     doc.update(_id="evil", entityId=EVIL, substate=EVIL)
-    store.put("status-entities", doc)
+    store.put(STATUS_DB, doc)
     store.bulk_put(
         "msgq",
         [
@@ -40,7 +41,7 @@ def _evil_store(store: Store) -> None:
             message("x", {"ousUID": EVIL}, at=2, state="dead", error=EVIL),
         ],
     )
-    store.put("pipeline-reports", {"ousUID": EVIL, "source": EVIL, "timestamp": EVIL})
+    store.put(REPORTS_DB, {"ousUID": EVIL, "source": EVIL, "timestamp": EVIL})
 
 
 def test_every_fragment_escapes_user_input(store: Store) -> None:

@@ -52,9 +52,11 @@ def test_the_snapshot_reads_a_registered_table(with_big_files: Store) -> None:
 
 
 def test_a_registered_table_is_on_the_dashboard_page(with_big_files: Store) -> None:
-    with Dashboard(with_big_files) as dashboard:
-        with urllib.request.urlopen(dashboard.url, timeout=10) as response:
-            page = response.read().decode()
+    with (
+        Dashboard(with_big_files) as dashboard,
+        urllib.request.urlopen(dashboard.url, timeout=10) as response,
+    ):
+        page = response.read().decode()
     section = page.split('id="big-files">', 1)[1].split("</table>", 1)[0]
     assert "NGAS files over 500 bytes" in section
     assert "huge.data" in section and "tiny.data" not in section

@@ -8,6 +8,7 @@ from pathlib import Path
 from drwlab.lifecycle import State
 from drwlab.store.base import Store
 from drwlab.views.report import render_report, write_report
+from drwlab.wire import STATUS_DB
 from tests.views.wire import (
     PROBLEM_PATH,
     delivered_ous,
@@ -67,8 +68,8 @@ def _run(store: Store) -> None:
     for i, uid in enumerate(DELIVERED):
         delivered_ous(store, uid, start=i)
     problem = status_doc(PROBLEM, PROBLEM_PATH, start=2, problem="pipeline <crashed>")
-    store.put("status-entities", problem)
-    store.put("status-entities", status_doc(WAITING, [State.READY_FOR_PROCESSING], start=5))
+    store.put(STATUS_DB, problem)
+    store.put(STATUS_DB, status_doc(WAITING, [State.READY_FOR_PROCESSING], start=5))
     store.bulk_put(
         "msgq",
         [

@@ -6,6 +6,7 @@ from drwlab.lifecycle import STATES, State
 from drwlab.store.base import Store
 from drwlab.views import tables
 from drwlab.views.registry import TABLES
+from drwlab.wire import NGAS_DB, REPORTS_DB, STATUS_DB
 from tests.views.wire import (
     DELIVERED_PATH,
     PROBLEM_PATH,
@@ -20,7 +21,7 @@ A, B, C = "uid://X1/X1/Xa1", "uid://X1/X1/Xb2", "uid://X1/X1/Xc3"
 
 def test_status_entities_have_one_row_per_ous_with_executive_and_recipe(store: Store) -> None:
     delivered_ous(store, A)
-    store.put("status-entities", status_doc(B, PROBLEM_PATH, problem="pipeline crashed"))
+    store.put(STATUS_DB, status_doc(B, PROBLEM_PATH, problem="pipeline crashed"))
 
     table = tables.status_entities(store)
 
@@ -36,7 +37,7 @@ def test_status_entities_have_one_row_per_ous_with_executive_and_recipe(store: S
 
 
 def test_state_history_has_one_row_per_entry_in_order(store: Store) -> None:
-    store.put("status-entities", status_doc(A, DELIVERED_PATH))
+    store.put(STATUS_DB, status_doc(A, DELIVERED_PATH))
 
     history = tables.state_history(store)
 
@@ -49,9 +50,9 @@ def test_state_history_has_one_row_per_entry_in_order(store: Store) -> None:
 
 
 def test_board_has_every_state_in_lifecycle_order_even_empty_ones(store: Store) -> None:
-    store.put("status-entities", status_doc(A, PROBLEM_PATH, executive="JAO"))
-    store.put("status-entities", status_doc(B, [State.READY_FOR_PROCESSING], start=5))
-    store.put("status-entities", status_doc(C, [State.READY_FOR_PROCESSING], start=9))
+    store.put(STATUS_DB, status_doc(A, PROBLEM_PATH, executive="JAO"))
+    store.put(STATUS_DB, status_doc(B, [State.READY_FOR_PROCESSING], start=5))
+    store.put(STATUS_DB, status_doc(C, [State.READY_FOR_PROCESSING], start=9))
 
     board = tables.board(store)
 
@@ -89,7 +90,7 @@ def test_qa_scores_are_read_from_the_base64_report(store: Store) -> None:
 
 
 def test_an_unreadable_report_is_one_row_saying_why(store: Store) -> None:
-    store.put("pipeline-reports", {"ousUID": A, "timestamp": ts(0), "report": "not base64!"})
+    store.put(REPORTS_DB, {"ousUID": A, "timestamp": ts(0), "report": "not base64!"})
 
     scores = tables.qa_scores(store).to_dict("records")
 
@@ -153,7 +154,7 @@ def test_the_change_token_moves_on_a_write_and_only_then(store: Store) -> None:
     before = tables.change_token(store)
     assert tables.change_token(store) == before
 
-    store.put("ngas", {"_id": "f", "fileId": "f", "writeTimestamp": ts(0)})
+    store.put(NGAS_DB, {"_id": "f", "fileId": "f", "writeTimestamp": ts(0)})
 
     assert tables.change_token(store) != before
 

@@ -10,6 +10,7 @@ from drwlab.views.analysis import actor_name, arrows, ous_messages, segments
 from drwlab.views.registry import TABLES
 from drwlab.views.sequence import sequence_svg
 from drwlab.views.timeline import timeline_svg
+from drwlab.wire import STATUS_DB
 from tests.views.wire import DELIVERED_PATH, PROBLEM_PATH, message, status_doc
 
 A, B = "uid://X1/X1/Xa1", "uid://X1/X1/Xb2"
@@ -32,8 +33,8 @@ def groups(svg: str) -> dict[str, list[dict[str, str | None]]]:
 
 
 def test_the_timeline_has_a_row_per_ous_and_a_segment_per_state(store: Store) -> None:
-    store.put("status-entities", status_doc(A, DELIVERED_PATH))
-    store.put("status-entities", status_doc(B, PROBLEM_PATH, start=1))
+    store.put(STATUS_DB, status_doc(A, DELIVERED_PATH))
+    store.put(STATUS_DB, status_doc(B, PROBLEM_PATH, start=1))
 
     svg = timeline_svg(tables.state_history(store))
 

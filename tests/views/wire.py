@@ -17,6 +17,7 @@ from drwlab.products import PipelineReport, QAScore, render_report_xml
 from drwlab.store.base import Doc, Store
 from drwlab.timeutil import filename_timestamp, format_timestamp
 from drwlab.uids import uid_to_dashed, uid_to_doc_id
+from drwlab.wire import NGAS_DB, REPORTS_DB, STATUS_DB
 
 PROG_ID = "2015.1.00657.S"
 T0 = datetime(2024, 3, 1, 12, 0, 0, tzinfo=timezone.utc)
@@ -106,11 +107,11 @@ def product_names(uid: str, when: str, count: int = 2) -> list[str]:
 
 def delivered_ous(store: Store, uid: str, *, start: float = 0.0, products: int = 2) -> None:
     """An OUS that went all the way: status, pipeline report, NGAS, metadata, delivery."""
-    store.put("status-entities", status_doc(uid, DELIVERED_PATH, start=start))
+    store.put(STATUS_DB, status_doc(uid, DELIVERED_PATH, start=start))
     when = ts(start + 3)
-    store.put("pipeline-reports", report_doc(uid, when))
+    store.put(REPORTS_DB, report_doc(uid, when))
     names = product_names(uid, when, products)
-    store.bulk_put("ngas", [ngas_doc(name, uid, when) for name in names])
+    store.bulk_put(NGAS_DB, [ngas_doc(name, uid, when) for name in names])
     store.bulk_put(
         "products-metadata",
         [
