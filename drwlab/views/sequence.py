@@ -1,11 +1,10 @@
-"""A sequence diagram of one OUS: which actor sent what to whom, in order, from ``msgq``.
+"""A sequence diagram of one OUS: which actor sent what to whom, in order, as SVG.
 
-The messages of an OUS are those whose body names it (``ousUID``, an RPC
-request's ``request.ousUID``, or a file ``name`` carrying its dashed uid, as
-the cache messages do), plus the replies to its RPC requests (messages sent
-to a request's ``msgbackID``). Each becomes an arrow from its ``sender`` to
-the actor that handled it (``handledBy``); a message nobody handled yet
-points at its selector, a dead-lettered one is drawn red with its error.
+Pure rendering of ``analysis.arrows(analysis.ous_messages(store, uid))``: the
+messages whose body names the OUS and the replies to its RPC requests, each
+an arrow from its sender to the actor that handled it (a message nobody
+handled yet points at its selector, a dead-lettered one is drawn red with
+its error, a reply is dashed).
 """
 
 from __future__ import annotations
