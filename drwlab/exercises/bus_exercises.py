@@ -28,10 +28,12 @@ FLAKY = "exercise.flaky"
 
 
 def _listening(namespace: Mapping[str, Any], selector: str) -> set[str]:
-    """Names of the learner's running listeners on ``selector`` (any MessageBus variable)."""
+    """Names of the learner's running listeners on ``selector``, on any MessageBus variable
+    or on the sandbox's own bus (``sb.bus.listen`` is as natural as ``bus.listen``)."""
+    buses = [*instances(namespace, MessageBus), sandbox_in(namespace).bus]
     return {
         listener.name
-        for bus in instances(namespace, MessageBus)
+        for bus in buses
         for listener in bus.listeners
         if listener.selector == selector
     }

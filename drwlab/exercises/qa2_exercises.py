@@ -22,6 +22,8 @@ from drwlab.lifecycle import QA2Flag, State
 CANCEL_FAIL_OUS = "uid://X1/X1/Xb2"
 DECIDED_OUS = "uid://X1/X1/Xb1"
 _CANCEL, _FAIL = f"QA2 {QA2Flag.CANCEL.value}", f"QA2 {QA2Flag.FAIL.value}"
+_PASSED = {s.value for s in (State.VERIFIED, State.DELIVERY_IN_PROGRESS, State.DELIVERED)}
+_IN_FLIGHT = {State.READY_FOR_PROCESSING.value, State.PROCESSING.value}
 
 
 def _next_step(state: object, cancelled: bool) -> str:
@@ -32,9 +34,11 @@ def _next_step(state: object, cancelled: bool) -> str:
     if state == State.READY_FOR_REVIEW.value:
         again = " again" if cancelled else ""
         return f"review it{again} (sb.qa2.review({CANCEL_FAIL_OUS!r})), then decide {flag}"
-    if state == State.READY_FOR_PROCESSING.value:
+    if state in _PASSED:
+        return f"it is {state}: it was passed, so it cannot be reviewed again"
+    if state == State.READY_FOR_PROCESSING.value and not cancelled:
         return "it was failed without a Cancel first: relaunch it (sb.launch) to start over"
-    return f"it is {state}: it was passed, so it cannot be reviewed again"
+    return f"it is {state}: relaunch it (sb.launch) and review it when it is ReadyForReview"
 
 
 def cancel_then_fail(namespace: Mapping[str, Any]) -> Check:
@@ -53,10 +57,8 @@ def cancel_then_fail(namespace: Mapping[str, Any]) -> Check:
             f"cancelled, then failed: {CANCEL_FAIL_OUS} went back to "
             "ReadyForReview, then to ReadyForProcessing",
         )
-    if entity.get("state") in (State.READY_FOR_PROCESSING.value, State.PROCESSING.value) and (
-        cancels
-    ):
-        return missing(name, "relaunched before the Fail was recorded", pending=True)
+    if entity.get("state") in _IN_FLIGHT and _FAIL not in reasons:
+        return missing(name, f"{CANCEL_FAIL_OUS} is still being processed", pending=True)
     return missing(name, _next_step(entity.get("state"), bool(cancels)))
 
 

@@ -113,3 +113,18 @@ def test_the_exercises_import_without_ipython() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "False"
+
+
+def test_listeners_started_on_the_sandbox_bus_count_too(decided: Sandbox) -> None:
+    listeners = [
+        decided.bus.listen("exercise.work", lambda body: None, name=name)
+        for name in ("worker-A", "worker-B", "worker-C")
+    ]
+    try:
+        for n in range(100, 130):
+            decided.bus.send("exercise.work", {"n": n})
+        result = evaluate("01-competing-listeners", {"sb": decided}, patience=30)
+    finally:
+        for listener in listeners:
+            listener.stop()
+    assert result.passed, result.line
