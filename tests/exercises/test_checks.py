@@ -128,3 +128,22 @@ def test_listeners_started_on_the_sandbox_bus_count_too(decided: Sandbox) -> Non
         for listener in listeners:
             listener.stop()
     assert result.passed, result.line
+
+
+def test_in_a_kernel_a_check_reads_the_notebook_variables_and_echoes_nothing() -> None:
+    import nbformat
+    from nbclient import NotebookClient
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_code_cell("from drwlab import exercises\nmetadata_ids = {'a'}"),
+        nbformat.v4.new_code_cell('exercises.check("04-metadata-ids")'),
+    ]
+    NotebookClient(notebook, timeout=60, kernel_name="python3").execute()
+    outputs = notebook.cells[1].outputs
+    assert [output["output_type"] for output in outputs] == ["stream"]  # no Out[] echo
+    assert outputs[0]["name"] == "stdout"
+    assert outputs[0]["text"] == (
+        "\u2718 04-metadata-ids: not yet: no running sandbox in this notebook: "
+        "run the cell that starts it first\n"
+    )
