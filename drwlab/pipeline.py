@@ -43,9 +43,9 @@ from drwlab.products import (
     ProductsTree,
     QAScore,
     render_report_xml,
-    write_weblog_zip,
 )
 from drwlab.timeutil import timestamp as now_timestamp
+from drwlab.weblog import write_weblog_zip
 
 EXIT_OK = 0
 EXIT_CRASH = 1
@@ -71,21 +71,32 @@ STAGES: tuple[tuple[str, str], ...] = (
 """The stages of the mock run, with their task descriptions."""
 
 
+LOW_STAGE_RATE = 0.25
+"""Share of runs in which one stage went badly (a score of 0.33 or less, or a warning)."""
+
+
 def _score(rng: random.Random) -> float:
-    """Mostly good scores, some warnings, a rare bad one: like real QA."""
+    """A stage that went as planned: mostly optimal, some suboptimal, a rare warning."""
     roll = rng.random()
-    if roll < 0.80:
-        return round(rng.uniform(0.9, 1.0), 2)
-    if roll < 0.97:
-        return round(rng.uniform(0.66, 0.9), 2)
-    return round(rng.uniform(0.33, 0.66), 2)
+    if roll < 0.75:
+        return round(rng.uniform(0.91, 1.0), 2)
+    if roll < 0.98:
+        return round(rng.uniform(0.67, 0.9), 2)
+    return round(rng.uniform(0.34, 0.66), 2)
 
 
 def make_report(
     prog_id: str, uid: str, executive: str, recipe: str, timestamp: str, rng: random.Random
 ) -> PipelineReport:
-    """A pipeline report with a random (seeded) QA score per stage."""
+    """A pipeline report with a random (seeded) QA score per stage.
+
+    About one run in four (``LOW_STAGE_RATE``) has one stage that went badly
+    (0.10 to 0.50: an error or a warning) among good ones: the run a QA2
+    reviewer must notice, as in real weblogs, where most stages are fine.
+    """
     scores = [QAScore(stage=s, name=n, score=_score(rng)) for s, n in STAGES]
+    if rng.random() < LOW_STAGE_RATE:
+        scores[rng.randrange(len(scores))].score = round(rng.uniform(0.1, 0.5), 2)
     return PipelineReport(uid, prog_id, executive, recipe, timestamp, scores)
 
 

@@ -1,4 +1,4 @@
-"""A pipeline run's products: the tree's names and layout, the pipeline report, the weblog.
+"""A pipeline run's products: the tree's names and layout, the pipeline report.
 
 One helper in one place: the mock pipeline writes these names, the pipeline
 driver and the caches copy them, AQUA reads the report and the ingestor walks
@@ -18,10 +18,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-import html
 import re
 import xml.etree.ElementTree as ET
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -291,59 +289,3 @@ def _parse_score(element: ET.Element) -> QAScore:
     if not 0.0 <= value <= 1.0:
         raise InvalidMessage(f"pipeline report: QA score {score!r} outside 0..1")
     return QAScore(stage=stage, name=name, score=value)
-
-
-# -- the weblog ------------------------------------------------------------------
-_PAGE = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
-<style>body{{font-family:sans-serif;margin:2em}}td,th{{padding:.2em 1em;text-align:left}}
-.low{{color:#b00}}</style></head>
-<body>{body}</body></html>
-"""
-
-
-def _score_class(score: float) -> str:
-    return "low" if score < 0.66 else "ok"
-
-
-def render_weblog_index(report: PipelineReport) -> str:
-    """The weblog's ``index.html``: the run and its stages with their scores (escaped)."""
-    e = html.escape
-    rows = "\n".join(
-        f'<tr><td><a href="stage{i}.html">{e(s.stage)}</a></td><td>{e(s.name)}</td>'
-        f'<td class="{_score_class(s.score)}">{s.score:.2f}</td></tr>'
-        for i, s in enumerate(report.scores, start=1)
-    )
-    body = (
-        f"<h1>Pipeline weblog: {e(report.ous_uid)}</h1>\n"
-        f"<p>Project {e(report.prog_id)}, recipe {e(report.recipe)}, "
-        f"executive {e(report.executive)}, run {e(report.timestamp)} UTC.</p>\n"
-        f"<p>Overall QA score: <b>{report.overall:.2f}</b></p>\n"
-        f"<table><tr><th>Stage</th><th>Task</th><th>QA score</th></tr>\n{rows}\n</table>"
-    )
-    return _PAGE.format(title=e(f"Weblog {report.ous_uid}"), body=body)
-
-
-def _render_stage_page(report: PipelineReport, score: QAScore) -> str:
-    e = html.escape
-    body = (
-        f'<p><a href="index.html">Back to the weblog of {e(report.ous_uid)}</a></p>\n'
-        f"<h1>Stage {e(score.stage)}: {e(score.name)}</h1>\n"
-        f'<p>QA score: <span class="{_score_class(score.score)}">{score.score:.2f}</span></p>'
-    )
-    return _PAGE.format(title=e(f"{score.name} - {report.ous_uid}"), body=body)
-
-
-def write_weblog_zip(path: Path, report: PipelineReport) -> None:
-    """Write the zipped weblog: ``index.html`` plus ``stageN.html`` per stage."""
-    moment = parse_timestamp(check_timestamp(report.timestamp))
-    date_time = (moment.year, moment.month, moment.day, moment.hour, moment.minute, moment.second)
-    pages = {"index.html": render_weblog_index(report)}
-    for i, score in enumerate(report.scores, start=1):
-        pages[f"stage{i}.html"] = _render_stage_page(report, score)
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for name, text in pages.items():
-            info = zipfile.ZipInfo(name, date_time=date_time)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            archive.writestr(info, text.encode("utf-8"))

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from drwlab.bus.message import (
     CLAIMED,
@@ -118,13 +118,21 @@ def reject(store: Store, doc: Doc, why: str) -> bool:
     return write_all(store, [dict(doc, **update)])[0] is not None
 
 
+class Recovery(NamedTuple):
+    """What one look for expired claims did."""
+
+    recovered: int
+    """Claims returned to the queue or dead-lettered."""
+    full_page: bool
+    """The look read ``limit`` claims: more may be waiting."""
+
+
 def recover_expired(
     store: Store, selector: str, *, skip: set[str], max_attempts: int, limit: int
-) -> int:
+) -> Recovery:
     """Return claims of ``selector`` whose lease ran out to the queue (or dead-letter them).
 
     ``skip``: ids whose handler runs in this process (their lease is being renewed).
-    Returns how many were recovered.
     """
     expired = store.find(
         DB,
@@ -146,4 +154,4 @@ def recover_expired(
         if write_all(store, [dict(doc, **update)])[0] is not None:
             logger.warning("message %s: %s", doc["_id"], why)
             recovered += 1
-    return recovered
+    return Recovery(recovered, full_page=len(expired) == limit)

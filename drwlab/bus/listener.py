@@ -2,7 +2,7 @@
 
 The loop: look for pending messages of the selector, claim them oldest first
 (``claims.py``: by revision, so of competing listeners exactly one gets
-each), run the handler, acknowledge. It looks with one indexed query the
+each), run the handler, acknowledge. It looks with an indexed query the
 first time, and afterwards whenever its Inbox cannot vouch for having seen
 every change (``inbox.py``); otherwise what the bus's ChangeWatcher put in
 the Inbox is the new work, and no query is made. With nothing to do it
@@ -10,6 +10,14 @@ sleeps on an Event that the watcher sets when a message of its selector
 lands and that ``stop()`` sets too: it neither polls nor lingers.
 Every ``lease / 4`` seconds it also returns to the queue the claims of
 listeners that died (their lease ran out).
+
+The rule that keeps its view of the queue complete: a query reads at most
+BATCH messages, so a full page is never the end of a look. A *scan* starts
+with the Inbox taken (what lands from then on is in the Inbox) and reads
+page after page until a page comes back short; only then does the Inbox
+alone stand for the queue. The messages of a page that it could not handle
+yet (waiting out a retry back-off) stay pending ahead of the rest, so the
+next page skips exactly that many; handled ones are gone from the list.
 """
 
 from __future__ import annotations
@@ -85,6 +93,7 @@ class Listener:
         self._next_lease_check = 0.0
         self._mean_duration: float | None = None
         self._next_retry: float | None = None
+        self._scan_skip: int | None = None  # set while a scan of the queue is under way
         self._thread = threading.Thread(
             target=self._run, name=f"drwlab-listener-{name}", daemon=True
         )
@@ -150,6 +159,7 @@ class Listener:
                     delay = ERROR_PAUSE
                 if failed:
                     self._inbox.lose()  # what it held may not have been worked through
+                    self._scan_skip = None  # and a scan starts again from the oldest
                 # look at the queue if woken by a change, told to, or after a failure;
                 # if only a timer ran out, _work decides whether it needs to
                 look = delay <= 0 or self._wake.wait(delay) or failed
@@ -164,44 +174,65 @@ class Listener:
         """
         now = time.time()
         if now >= self._next_lease_check:
-            claims.recover_expired(  # what it returns to the queue wakes us as a change
+            recovered = claims.recover_expired(  # what it returns wakes us as a change
                 self._store,
                 self.selector,
                 skip=self._watcher.held_ids(),
                 max_attempts=self._max_attempts,
                 limit=BATCH,
             )
-            self._next_lease_check = now + self._lease / 4
+            # a full page of expired claims may hide more: check again on the next turn
+            self._next_lease_check = now if recovered.full_page else now + self._lease / 4
         retry_due = self._next_retry is not None and now >= self._next_retry
-        if not look and not retry_due and not self._inbox.has_news():
+        scanning = self._scan_skip is not None
+        if not look and not scanning and not retry_due and not self._inbox.has_news():
             # (a wake-up landing between the timer and our rearm is cleared by the
             # rearm, but what it brought is in the Inbox: that is what is asked)
             return self._until_next_timer()
         if retry_due:
             self._inbox.lose()  # the message to retry left the Inbox when it was put off
         # take the Inbox before querying: what lands meanwhile is in the query or the next take
-        docs = self._inbox.take()
-        queried = docs is None
-        if docs is None:
-            docs = self._store.find(
-                DB,
-                {"selector": self.selector, "consumed": False},
-                sort=[{field: "asc"} for field in PENDING_INDEX],
-                limit=BATCH,
-            )
+        seen = self._inbox.take()
+        if seen is None and self._scan_skip is None:
+            self._scan_skip = 0  # a new scan, from the oldest pending message
+            self._next_retry = None  # the scan will find every back-off still running
+        docs = seen or []
+        if self._scan_skip is not None:
+            docs = _merged(self._read_page(self._scan_skip), docs)
         docs = self._reject_malformed(docs)
         now = time.time()
         ready = [doc for doc in sorted(docs, key=age_key) if _not_before(doc) <= now]
-        retries = [_not_before(doc) for doc in docs if _not_before(doc) > now]
-        if not queried and self._next_retry is not None:
-            retries.append(self._next_retry)  # one noted by an earlier query is still due
-        self._next_retry = min(retries) if retries else None
+        waiting = [_not_before(doc) for doc in docs if _not_before(doc) > now]
+        if self._next_retry is not None:
+            waiting.append(self._next_retry)  # one noted earlier is still due
+        self._next_retry = min(waiting) if waiting else None
         self._claim_and_handle(ready)
-        if queried and len(docs) == BATCH and ready:
-            self._inbox.lose()
-            return 0.0  # there may be more than one query returns
+        if self._scan_skip is not None:
+            return 0.0  # the scan goes on: there may be more than one page holds
         # anything that arrived meanwhile has set the wake-up Event: no need to look now
         return self._until_next_timer()
+
+    def _read_page(self, skip: int) -> list[Doc]:
+        """The scan's page after ``skip`` pending messages; a short page ends the scan.
+
+        The next page starts after the messages of this one that stay pending
+        (waiting out a retry); the others are handled or dead-lettered now, and
+        leave the list.
+        """
+        page = self._store.find(
+            DB,
+            {"selector": self.selector, "consumed": False},
+            sort=[{field: "asc"} for field in PENDING_INDEX],
+            limit=BATCH,
+            skip=skip,
+        )
+        if len(page) < BATCH:
+            self._scan_skip = None
+        else:
+            now = time.time()
+            staying = [doc for doc in page if _not_before(doc) > now and not envelope_problem(doc)]
+            self._scan_skip = skip + len(staying)
+        return page
 
     def _reject_malformed(self, docs: list[Doc]) -> list[Doc]:
         """``docs`` without those whose bookkeeping is malformed, which are dead-lettered."""
@@ -319,6 +350,13 @@ class Listener:
             error,
             exc_info=None if isinstance(error, DrwlabError) else error,
         )
+
+
+def _merged(page: list[Doc], seen: list[Doc]) -> list[Doc]:
+    """The messages of a queried ``page`` and those the Inbox ``seen``, each once."""
+    by_id = {doc["_id"]: doc for doc in seen}
+    by_id.update((doc["_id"], doc) for doc in page)
+    return list(by_id.values())
 
 
 def _not_before(doc: Doc) -> float:

@@ -8,13 +8,15 @@ import signal
 import subprocess
 import sys
 import zipfile
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from drwlab.errors import PipelineFailed
-from drwlab.pipeline import EXIT_USAGE, MAX_WAIT, MIN_WAIT, run_pipeline
+from drwlab.pipeline import EXIT_USAGE, MAX_WAIT, MIN_WAIT, STAGES, make_report, run_pipeline
 from drwlab.products import ProductsTree, parse_report
+from drwlab.qa import qa_band
 
 PROG = "2015.1.00657.S"
 UID = "uid://X1/X1/Xa1"
@@ -55,6 +57,8 @@ def test_a_successful_run_writes_the_seed_tree_and_says_where(tmp_path: Path) ->
     assert len(report.scores) >= 5
     with zipfile.ZipFile(tree.weblog_path) as archive:
         assert "index.html" in archive.namelist()
+        index = archive.read("index.html").decode()
+    assert index.count("<svg") == len(report.scores) == len(STAGES)
     for n, path in enumerate(tree.data_product_paths):
         content = path.read_text()
         assert f"data product {n}" in content and path.name in content
@@ -171,6 +175,20 @@ def test_the_wait_is_3_to_8_seconds_times_the_time_scale(tmp_path: Path) -> None
         )  # fmt: skip
     assert all(MIN_WAIT * 0.5 <= w <= MAX_WAIT * 0.5 for w in waits)
     assert len(set(waits)) == 20
+
+
+def test_scores_spread_like_real_qa_with_some_runs_a_reviewer_must_notice() -> None:
+    reports = [make_report(PROG, UID, "EU", "PipelineCalibration", TS, random.Random(seed))
+               for seed in range(400)]  # fmt: skip
+    stage_bands = Counter(qa_band(s.score).name for r in reports for s in r.scores)
+    worst_bands = Counter(qa_band(r.overall).name for r in reports)
+    assert set(stage_bands) == {"optimal", "suboptimal", "warning", "error"}
+    assert stage_bands["optimal"] > 0.6 * sum(stage_bands.values())  # most stages are fine
+    noticed = worst_bands["warning"] + worst_bands["error"]
+    assert 0.25 * len(reports) <= noticed <= 0.55 * len(reports)
+    assert 0.08 * len(reports) <= worst_bands["error"] <= 0.3 * len(reports)
+    lowest = [sorted(s.score for s in r.scores) for r in reports if r.overall <= 0.33]
+    assert all(scores[1] > 0.33 for scores in lowest)  # one bad stage among good ones
 
 
 def test_about_one_run_in_ten_fails_by_default(tmp_path: Path) -> None:

@@ -21,8 +21,8 @@ from drwlab.products import (
     report_name,
     report_to_base64,
     weblog_name,
-    write_weblog_zip,
 )
+from drwlab.weblog import write_weblog_zip
 
 UID = "uid://X1/X1/Xa1"
 TS = "2018-07-19T07:10:03.781"
