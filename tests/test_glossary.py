@@ -12,7 +12,8 @@ from drwlab.glossary import GLOSSARY, UnknownTerm, explain, glossary_html, looku
 from drwlab.lifecycle import STATES, SUBSTATES, QA2Flag
 from drwlab.pipeline import STAGES
 from drwlab.sandbox import Sandbox
-from drwlab.views import tables
+from drwlab.views.registry import TABLES
+from drwlab.views.tables import QA_COLUMNS
 
 ISSUE_WORDS = (
     "ALMA", "ObsUnitSet", "OUS", "SOUS", "GOUS", "MOUS", "project", "progID", "executive",
@@ -20,12 +21,7 @@ ISSUE_WORDS = (
     "XTSS", "State System", "NGAS", "products", "delivery", "data tracker", "FullyObserved",
     "Oracle tables", "-mr",
 )  # fmt: skip
-TABLE_COLUMNS = (
-    *tables.STATUS_COLUMNS, *tables.HISTORY_COLUMNS, *tables.REPORT_COLUMNS,
-    *tables.NGAS_COLUMNS, *tables.METADATA_COLUMNS, *tables.DELIVERY_COLUMNS,
-    *tables.UNREAD_COLUMNS, *tables.DEAD_COLUMNS, *tables.LIVENESS_COLUMNS, *tables.QA_COLUMNS,
-    *tables.MESSAGE_COUNT_COLUMNS,
-)  # fmt: skip
+TABLE_COLUMNS = (*(c for spec in TABLES.values() for c in spec.columns), *QA_COLUMNS)
 
 
 @pytest.mark.parametrize("word", ISSUE_WORDS)

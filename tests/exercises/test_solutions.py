@@ -16,8 +16,8 @@ import pytest
 
 from drwlab import MessageBus
 from drwlab.exercises import EXERCISES, add_failing_driver, evaluate, solution_path
+from drwlab.notebook import wait_for_weblog
 from drwlab.sandbox import Sandbox
-from drwlab.views.notebook import wait_for_weblog
 from tests.actors.conftest import wait_until
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
