@@ -131,8 +131,6 @@ class Follower:
         """Stop following and wait for the threads (at most ``timeout`` s); idempotent."""
         self._stop.set()
         self._news.set()
-        if self._wanted is not None:
-            self._wanted.set()  # wake watchers paused for want of a reader
         deadline = time.monotonic() + timeout
         for thread in self._threads:
             if thread is not threading.current_thread():
