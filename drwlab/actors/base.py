@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -107,10 +107,17 @@ class Actor:
         """Release what ``on_start`` took beyond listeners and loops (subclasses)."""
 
     # -- helpers for subclasses -----------------------------------------------------------
-    def listen(self, selector: str, handler: Callable[[Any], object]) -> Listener:
-        """Listen on ``selector`` with ``handler``; the listener is stopped with the actor."""
+    def listen(
+        self, selector: str, handler: Callable[[Any], object], *, full_message: bool = False
+    ) -> Listener:
+        """Listen on ``selector`` with ``handler``; the listener is stopped with the actor.
+
+        ``full_message``: the handler gets the message document, not its body.
+        """
         number = len(self._listeners) + 1
-        listener = self.bus.listen(selector, handler, name=f"{self.name}-{number}")
+        listener = self.bus.listen(
+            selector, handler, name=f"{self.name}-{number}", full_message=full_message
+        )
         self._listeners.append(listener)
         return listener
 
@@ -173,6 +180,12 @@ class Actor:
 
 
 # -- message bodies ------------------------------------------------------------------
+def is_redelivery(message: Mapping[str, Any]) -> bool:
+    """True if claimed ``message`` was delivered before (its handler may have done the work)."""
+    attempts = message.get("attempts")
+    return isinstance(attempts, int) and attempts > 1
+
+
 def body_dict(body: object, what: str, fields: Collection[str] | None = None) -> dict[str, Any]:
     """``body`` if it is a JSON object with no field outside ``fields``, else InvalidMessage.
 
