@@ -10,6 +10,7 @@ sleep) so they end at once.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -189,14 +190,27 @@ def is_redelivery(message: Mapping[str, Any]) -> bool:
 def body_dict(body: object, what: str, fields: Collection[str] | None = None) -> dict[str, Any]:
     """``body`` if it is a JSON object with no field outside ``fields``, else InvalidMessage.
 
-    Unknown fields are refused, not ignored: a misspelt ``reason`` or an
-    ``priority`` the actor does not implement would otherwise pass unnoticed.
+    A string holding a JSON object is read as that object: the original's
+    scripts send their bodies so (``'{"progID": "...", ...}'``). Unknown fields
+    are refused, not ignored: a misspelt ``reason`` or an ``priority`` the actor
+    does not implement would otherwise pass unnoticed.
     """
+    parsed = _json_object_or_none(body) if isinstance(body, str) else None
+    if parsed is not None:
+        body = parsed
     if not isinstance(body, dict):
         raise InvalidMessage(f"{what}: the body must be a JSON object, not {body!r:.100}")
     if fields is not None:
         only_fields(body, fields, what)
     return body
+
+
+def _json_object_or_none(text: str) -> dict[str, Any] | None:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def only_fields(body: dict[str, Any], fields: Collection[str], what: str) -> None:

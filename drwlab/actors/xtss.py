@@ -169,7 +169,10 @@ class Xtss(Actor):
         try:
             result = self.handle(body)
         except DrwlabError as error:
-            operation = body.get("operation") if isinstance(body, dict) else None
+            try:
+                operation = body_dict(body, "xtss request").get("operation")
+            except InvalidMessage:
+                operation = None
             if isinstance(operation, str) and operation not in self._operations:
                 return Answer(f"Unsupported operation: {operation}", error=error)
             return Answer(f"{type(error).__name__}: {error}", error=error)
