@@ -10,10 +10,11 @@ no workflow logic of its own: a test calling the same methods gets the same
 result. Errors the API raises (deciding twice, an OUS that left review, a
 timeout) are shown in the panel's message area, never as a traceback.
 
-A ``views.follow.Follower`` re-reads the list whenever the
-``status-entities`` database changes (its change feed, no polling), so OUSs
-appear as they reach ReadyForReview. Every widget has a ``drwlab-qa2-*`` CSS class so that browser
-tests can find it.
+A ``views.follow.Follower`` re-reads the list whenever what it is made of
+changes (the status entities and the pipeline reports: AQUA lists an OUS once
+it is in ReadyForReview *and* its run's report is stored), through the change
+feeds, no polling, so OUSs appear as they become reviewable. Every widget has
+a ``drwlab-qa2-*`` CSS class so that browser tests can find it.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from drwlab.store.base import Store
 from drwlab.views import html as fragments
 from drwlab.views.follow import REST, Follower
 from drwlab.views.html import weblog_frame, weblog_link
-from drwlab.wire import STATUS_DB
+from drwlab.wire import REPORTS_DB, STATUS_DB
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +114,7 @@ class QA2Panel:
     qa2:
         The AquaQA2 actor (anything with ready_for_review/review/decide).
     store:
-        The store whose ``status-entities`` changes refresh the list; without
+        The store whose status-entity and report changes refresh the list; without
         it the list refreshes only on **Refresh** and after each decision.
     rest:
         Least seconds between two refreshes of the list.
@@ -155,7 +156,7 @@ class QA2Panel:
         if store is not None:
             self.follower = Follower(
                 store,
-                [STATUS_DB],
+                [STATUS_DB, REPORTS_DB],  # what ready_for_review() reads
                 lambda _changed: self.refresh_list(),
                 name="drwlab-qa2-panel",
                 rest=rest,
