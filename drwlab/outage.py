@@ -8,6 +8,11 @@ that is trying to come back; so the first failure is a warning, later ones
 are DEBUG, the pause doubles up to a ceiling (with jitter, so threads do not
 retry in step), and the first success after a failure is logged at INFO with
 how long it lasted.
+
+Both lines carry ``outage`` (``"began"`` or ``"ended"``) and ``who`` as record
+attributes, and the end line ``failures`` (the failed tries) and ``lasted``
+(seconds), so a handler can count outages and retries without parsing text
+(``drwlab.faults.OutageLog`` does).
 """
 
 from __future__ import annotations
@@ -63,6 +68,7 @@ class StoreOutage:
                 self._who,
                 error,
                 self._longest,
+                extra={"outage": "began", "who": self._who},
             )
         else:
             self._pause = min(self._longest, self._pause * 2)
@@ -79,6 +85,12 @@ class StoreOutage:
             self._who,
             lasted,
             self._failures,
+            extra={
+                "outage": "ended",
+                "who": self._who,
+                "failures": self._failures,
+                "lasted": lasted,
+            },
         )
         self._since = None
         self._failures = 0

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
-from drwlab.bus import rpc
+from drwlab.bus import claims, rpc
 from drwlab.bus.listener import Listener, Process
 from drwlab.bus.message import (
     DB,
@@ -237,6 +237,33 @@ class MessageBus:
     def dead_letters(self) -> list[Doc]:
         """Messages given up on (each with its last ``error``), oldest first."""
         return sorted(self.store.find(DB, {"state": DEAD}), key=age_key)
+
+    # -- repair -------------------------------------------------------------------
+    def requeue(self, message_id: str, *, by: str | None = None) -> Doc:
+        """Put dead letter ``message_id`` back in its queue, and return it as written.
+
+        For after the cause is fixed: the message is pending again with its
+        attempts reset, so a listener handles it as a new one (and may retry it
+        ``max_attempts`` times again). Its last ``error`` and ``errorHistory``
+        stay on it, and ``requeues`` records ``by`` (default: this process) and when.
+
+        Raises
+        ------
+        NotFound
+            No message has that id.
+        InvalidMessage
+            The message is not dead (pending, claimed or done): nothing is written.
+        """
+        who = by or self._identity
+        while True:
+            try:
+                doc = self.store.get(DB, message_id)
+            except NotFound:
+                raise NotFound(f"no message {message_id!r} in {DB}") from None
+            try:
+                return self.store.put(DB, claims.requeued(doc, who))
+            except Conflict:
+                continue  # it changed meanwhile: look again
 
     # -- lifetime -----------------------------------------------------------------
     @property

@@ -5,8 +5,13 @@
     pending (consumed=false) --claim--> claimed --handler returned--> done
         ^                                  |
         +-- handler raised, attempts left -+-- no attempts left, or InvalidMessage --> dead
-        +-- lease expired (listener died) -+
-        +-- given back unstarted (stop) ---+
+        +-- lease expired (listener died) -+                                            |
+        +-- given back unstarted (stop) ---+                                            |
+        +-- requeued by a person, attempts from zero (MessageBus.requeue) --------------+
+
+Every failure also appends its ``errorDetail`` to the message's ``errorHistory``
+(the newest MAX_HISTORY), so a message retried, expired or re-queued keeps
+the story of what went wrong, not only the last error.
 
 A write with a stale revision raises Conflict (or fails alone in a bulk
 write): someone else moved the message first, and the loser leaves it alone.
@@ -35,6 +40,9 @@ from drwlab.store.base import Doc, Store
 from drwlab.timeutil import timestamp
 
 logger = logging.getLogger(__name__)
+
+MAX_HISTORY = 20
+"""Most failures kept in a message's ``errorHistory`` (the newest)."""
 
 
 def write_all(store: Store, docs: Sequence[Doc]) -> list[Doc | None]:
@@ -100,7 +108,7 @@ def fail(
     """Record ``error`` on claimed ``doc``: retry later, or dead-letter. True if dead."""
     attempts = int(doc.get("attempts") or 1)
     dead = isinstance(error, InvalidMessage) or attempts >= max_attempts
-    update = error_fields(error, attempts)
+    update = _with_history(doc, error_fields(error, attempts))
     if dead:
         update.update(state=DEAD, deadTimestamp=timestamp())
     else:
@@ -113,7 +121,7 @@ def fail(
 
 def reject(store: Store, doc: Doc, why: str) -> bool:
     """Dead-letter pending ``doc`` unhandled (its bookkeeping is malformed). True if written."""
-    update = failure_fields("InvalidMessage", why, None)
+    update = _with_history(doc, failure_fields("InvalidMessage", why, None))
     update.update(consumed=True, state=DEAD, deadTimestamp=timestamp())
     return write_all(store, [dict(doc, **update)])[0] is not None
 
@@ -146,7 +154,7 @@ def recover_expired(
             continue
         attempts = int(doc.get("attempts") or 1)
         why = f"{doc.get('claimedBy')} did not finish within its lease"
-        update: dict[str, Any] = failure_fields("LeaseExpired", why, attempts)
+        update = _with_history(doc, failure_fields("LeaseExpired", why, attempts))
         if attempts >= max_attempts:
             update.update(state=DEAD, deadTimestamp=timestamp())
         else:
@@ -155,3 +163,41 @@ def recover_expired(
             logger.warning("message %s: %s", doc["_id"], why)
             recovered += 1
     return Recovery(recovered, full_page=len(expired) == limit)
+
+
+def requeued(doc: Doc, by: str) -> Doc:
+    """Dead letter ``doc`` back in the queue as if new: pending, no attempts spent.
+
+    Its last ``error`` and its ``errorHistory`` stay, so the message still tells
+    what happened to it; ``requeues`` notes who put it back and when.
+    """
+    if doc.get("state") != DEAD:
+        raise InvalidMessage(
+            f"message {doc.get('_id')} is {doc.get('state') or 'of no state'}, not dead: "
+            "only dead letters are re-queued"
+        )
+    back = {key: value for key, value in doc.items() if key not in _CLAIM_FIELDS}
+    back.update(
+        consumed=False,
+        state=PENDING,
+        attempts=0,
+        requeues=[*_list(doc.get("requeues")), {"by": by, "timestamp": timestamp()}],
+    )
+    return back
+
+
+_CLAIM_FIELDS = frozenset(
+    {"claimedBy", "claimedTimestamp", "leaseExpires", "notBefore", "deadTimestamp", "handledBy"}
+)
+"""What a dead letter carries of its last delivery, dropped when it is re-queued."""
+
+
+def _with_history(doc: Doc, update: dict[str, Any]) -> dict[str, Any]:
+    """``update`` (a failure's fields) plus ``doc``'s ``errorHistory`` with this failure."""
+    history = [*_list(doc.get("errorHistory")), update["errorDetail"]]
+    return dict(update, errorHistory=history[-MAX_HISTORY:])
+
+
+def _list(value: object) -> list[Any]:
+    """``value`` if it is a list (a field another tool may have written wrong), else empty."""
+    return list(value) if isinstance(value, list) else []

@@ -11,6 +11,9 @@ lands and that ``stop()`` sets too: it neither polls nor lingers.
 Every ``lease / 4`` seconds it also returns to the queue the claims of
 listeners that died (their lease ran out).
 
+``crash()`` (for ``drwlab.faults``) makes a listener die that way on purpose:
+see its docstring.
+
 The rule that keeps its view of the queue complete: a query reads at most
 BATCH messages, so a full page is never the end of a look. A *scan* starts
 with the Inbox taken (what lands from then on is in the Inbox) and reads
@@ -22,6 +25,7 @@ next page skips exactly that many; handled ones are gone from the list.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import random
@@ -54,6 +58,15 @@ ERROR_PAUSE = 1.0
 """Pause after an unexpected error (a bug) before the loop carries on."""
 
 Process = Callable[[Doc], object]
+
+
+class ListenerCrashed(BaseException):
+    """Raised inside a handler whose listener was crashed (``Listener.crash``).
+
+    A BaseException, as KeyboardInterrupt is, so that a handler's ``except
+    Exception`` does not catch it: the handler stops where it is, as it would
+    if its process were killed.
+    """
 
 
 class Listener:
@@ -94,12 +107,17 @@ class Listener:
         self._mean_duration: float | None = None
         self._next_retry: float | None = None
         self._scan_skip: int | None = None  # set while a scan of the queue is under way
+        self._crashed = threading.Event()
+        self._handler_lock = threading.Lock()
+        self._in_handler = False
+        self._owed_done: list[Doc] = []  # acknowledgements an outage kept from being written
+        self._owed_back: list[Doc] = []  # and give-backs
         self._thread = threading.Thread(
             target=self._run, name=f"drwlab-listener-{name}", daemon=True
         )
 
     def __repr__(self) -> str:
-        state = "alive" if self.is_alive else "stopped"
+        state = "alive" if self.is_alive else "crashed" if self.crashed else "stopped"
         return f"Listener({self.selector!r}, name={self.name!r}, {state}, handled={self.handled})"
 
     @property
@@ -137,6 +155,37 @@ class Listener:
         self._stop.set()
         self._wake.set()
 
+    # -- fault injection ------------------------------------------------------------
+    @property
+    def crashed(self) -> bool:
+        """True once ``crash()`` was called."""
+        return self._crashed.is_set()
+
+    def crash(self) -> list[str]:
+        """Die as if the process had been killed; return the ids of the messages it held.
+
+        For ``drwlab.faults`` (teaching and tests). From this moment the listener
+        writes nothing: no acknowledgement, no give-back, no failure recorded;
+        the bus stops renewing its claims, so their lease runs out and another
+        listener of the selector takes the messages (with ``LeaseExpired`` in
+        their ``errorHistory``). A handler running now is stopped where it is:
+        Python cannot kill a thread, so ListenerCrashed is raised inside it
+        (at its next Python instruction; a blocking call ends first). The
+        handler's ``finally`` blocks still run, unlike in a killed process.
+        """
+        self._crashed.set()
+        self.signal_stop()
+        held = self._watcher.abandon(self.identity)
+        with self._handler_lock:
+            if self._in_handler and self._thread.ident is not None:
+                _raise_in_thread(self._thread.ident, ListenerCrashed)
+        logger.info(
+            "listener %s: crashed on purpose (fault injection) holding %d message(s)",
+            self.name,
+            len(held),
+        )
+        return held
+
     # -- the loop -----------------------------------------------------------------
     def _run(self) -> None:
         look = True
@@ -163,6 +212,8 @@ class Listener:
                 # look at the queue if woken by a change, told to, or after a failure;
                 # if only a timer ran out, _work decides whether it needs to
                 look = delay <= 0 or self._wake.wait(delay) or failed
+        except ListenerCrashed:
+            pass  # crash(): the thread ends here, writing nothing more
         finally:
             self._watcher.unsubscribe(self._wake)
 
@@ -172,6 +223,7 @@ class Listener:
         ``look`` False means only a timer is due: the lease check, or the end of
         a retry back-off; the queue is read only if there is a reason to.
         """
+        self._write_owed()  # what an outage kept from being written, first
         now = time.time()
         if now >= self._next_lease_check:
             recovered = claims.recover_expired(  # what it returns wakes us as a change
@@ -308,19 +360,45 @@ class Listener:
                 else:
                     self._fail(self._watcher.release(doc["_id"]), error)
         finally:
-            done = [self._watcher.release(doc_id) for doc_id in handled]
-            unstarted = [self._watcher.release(doc["_id"]) for doc in won[started:]]
-            if running is not None:  # a BaseException: leave its claim to expire
-                self._watcher.release(running)
-            self._watcher.quiet(claims.acknowledge(self._store, done, self.identity))
-            claims.give_back(self._store, unstarted)
+            if not self._crashed.is_set():  # crashed: no acknowledgement, no give-back
+                self._settle(won, handled, started, running)
+
+    def _settle(
+        self, won: list[Doc], handled: list[str], started: int, running: str | None
+    ) -> None:
+        """Acknowledge the ``handled`` of ``won``, give back those never ``started``."""
+        self._owed_done += [self._watcher.release(doc_id) for doc_id in handled]
+        self._owed_back += [self._watcher.release(doc["_id"]) for doc in won[started:]]
+        if running is not None:  # a BaseException: leave its claim to expire
+            self._watcher.release(running)
+        self._write_owed()
+
+    def _write_owed(self) -> None:
+        """Write the acknowledgements and give-backs owed.
+
+        If the store is down they stay owed, and the loop writes them first
+        thing once it answers again: a message handled during an outage is not
+        handled twice, and one given back does not wait out its lease.
+        """
+        if self._owed_done:
+            self._watcher.quiet(claims.acknowledge(self._store, self._owed_done, self.identity))
+            self._owed_done = []
+        if self._owed_back:
+            claims.give_back(self._store, self._owed_back)
+            self._owed_back = []
 
     def _call(self, doc: Doc) -> Exception | None:
         """Run the handler on ``doc``: None if it returned, else what it raised."""
         began = time.monotonic()
         try:
             validate_body(doc.get("body"))  # a raw document may exceed what send allows
-            self._process(doc)
+            with self._handler_lock:
+                self._in_handler = True  # from here, crash() stops the handler itself
+            try:
+                self._process(doc)
+            finally:
+                with self._handler_lock:
+                    self._in_handler = False
         except Exception as error:
             self.failed += 1
             return error
@@ -350,6 +428,19 @@ class Listener:
             error,
             exc_info=None if isinstance(error, DrwlabError) else error,
         )
+
+
+def _raise_in_thread(thread_id: int, error: type[BaseException]) -> None:
+    """Make thread ``thread_id`` raise ``error`` at its next Python instruction.
+
+    CPython's documented C API for this (``PyThreadState_SetAsyncExc``); the only
+    way to stop a handler where it stands, short of killing the process.
+    """
+    found = ctypes.pythonapi.PyThreadState_SetAsyncExc(
+        ctypes.c_ulong(thread_id), ctypes.py_object(error)
+    )
+    if found != 1:
+        logger.debug("thread %s had ended before it could be crashed", thread_id)
 
 
 def _merged(page: list[Doc], seen: list[Doc]) -> list[Doc]:

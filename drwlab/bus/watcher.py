@@ -72,6 +72,7 @@ class ChangeWatcher:
         self._subscribers: dict[threading.Event, tuple[str, Inbox | None]] = {}
         self._held: dict[str, Doc] = {}
         self._lost: set[str] = set()
+        self._dead: set[str] = set()  # identities of crashed listeners (drwlab.faults)
         self._thread: threading.Thread | None = None
         self._stop: threading.Event | None = None
         self._stopped: list[threading.Thread] = []
@@ -132,9 +133,28 @@ class ChangeWatcher:
 
     # -- claims in progress -----------------------------------------------------
     def hold(self, doc: Doc) -> None:
-        """Keep the lease of claimed message ``doc`` alive until ``release``."""
+        """Keep the lease of claimed message ``doc`` alive until ``release``.
+
+        Not for a claim of a crashed listener's (see ``abandon``): its lease runs out.
+        """
         with self._lock:
-            self._held[doc["_id"]] = doc
+            if doc.get("claimedBy") not in self._dead:
+                self._held[doc["_id"]] = doc
+
+    def abandon(self, identity: str) -> list[str]:
+        """Stop renewing every claim of listener ``identity``, now and later; return their ids.
+
+        What a killed process leaves: claims nobody renews, whose lease runs out
+        so that another listener takes the messages. Nothing is written.
+        """
+        with self._lock:
+            self._dead.add(identity)
+            ids = [i for i, doc in self._held.items() if doc.get("claimedBy") == identity]
+            for doc_id in ids:
+                del self._held[doc_id]
+                self._lost.discard(doc_id)
+            self._stop_if_idle()
+            return ids
 
     def release(self, doc_id: str) -> Doc:
         """Stop renewing ``doc_id``; return its latest revision (to acknowledge with)."""
