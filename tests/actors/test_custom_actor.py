@@ -6,6 +6,7 @@ API (``drwlab.actors``); each test runs on both stores.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,9 +16,10 @@ import pytest
 from drwlab import MessageBus, Sandbox
 from drwlab.actors import AquaQA2
 from drwlab.actors.aqua_qa2 import decode_report
-from drwlab.errors import UnknownOus
+from drwlab.actors.xtss import Xtss
+from drwlab.errors import InvalidMessage, UnknownOus
 from drwlab.lifecycle import QA2Flag, State
-from drwlab.store.base import Doc
+from drwlab.store.base import Doc, Store
 from drwlab.views.tables import actor_liveness
 from tests.actors.example_actors import ASSIGN, ShortestQueue, fail_below
 
@@ -149,3 +151,28 @@ def test_the_qa2_autopilot_replaced_by_your_rule_fails_runs_with_a_low_stage(
             if expected is QA2Flag.FAIL:  # back for processing
                 assert sandbox.entity(uid)["state"] == State.READY_FOR_PROCESSING.value
         assert set(decisions.values()) == {QA2Flag.PASS, QA2Flag.FAIL}, decisions
+
+
+def assignment(uid: str, attempts: int, message_id: str = "m-1", **extra: object) -> Doc:
+    """A ``dra.assign`` message as the bus hands it to a full-message handler."""
+    body = {"progID": PROG, "ousUID": uid, "recipe": RECIPE, **extra}
+    return {"_id": message_id, "body": body, "attempts": attempts}
+
+
+def test_your_actor_keeps_the_rules_a_redelivery_is_a_duplicate_and_unknown_fields_refused(
+    bus: MessageBus, store: Store, xtss: Xtss, caplog: pytest.LogCaptureFixture
+) -> None:
+    dra = ShortestQueue(bus, store, executives=["EU", "NA"])
+    dra.handle(assignment("uid://X1/X1/Xg1", attempts=1))
+    with caplog.at_level(logging.INFO, logger="tests.actors.example_actors"):
+        dra.handle(assignment("uid://X1/X1/Xg1", attempts=2))  # its lease ran out: again
+    assert [m["body"]["ousUID"] for m in bus.unread("pipeline.process.EU")] == ["uid://X1/X1/Xg1"]
+    assert "duplicate" in caplog.text
+
+    # a first attempt that created the OUS on NA, then died before sending its request
+    xtss.create("uid://X1/X1/Xg2", PROG, RECIPE, "NA", reason="assigned by request m-2")
+    dra.handle(assignment("uid://X1/X1/Xg2", attempts=2, message_id="m-2"))
+    assert [m["body"]["ousUID"] for m in bus.unread("pipeline.process.NA")] == ["uid://X1/X1/Xg2"]
+
+    with pytest.raises(InvalidMessage, match="unknown field 'priority'"):
+        dra.handle(assignment("uid://X1/X1/Xg3", attempts=1, priority="high"))
