@@ -24,10 +24,9 @@ from drwlab.actors.launcher import Launched, Launcher, process_selector
 from drwlab.actors.pipeline_driver import PipelineDriver
 from drwlab.actors.product_ingestor import ProductIngestor
 from drwlab.actors.replicated_cache import ReplicatedCache
-from drwlab.actors.xtss import EXECUTIVE_FLAG, Xtss, XtssClient
+from drwlab.actors.xtss import Xtss, XtssClient, executive_of
 
 __all__ = [
-    "EXECUTIVE_FLAG",
     "Actor",
     "AquaQA2",
     "DataTracker",
@@ -40,6 +39,7 @@ __all__ = [
     "Xtss",
     "XtssClient",
     "body_dict",
+    "executive_of",
     "is_redelivery",
     "only_fields",
     "process_selector",

@@ -554,3 +554,9 @@ class XtssClient:
             "get-ouss-by-state-substate", state=str(state), substate=value
         )
         return result
+
+
+def executive_of(entity: Doc) -> str | None:
+    """The executive an OUS's status entity names (its processing executive flag), if any."""
+    executive = (entity.get("flags") or {}).get(EXECUTIVE_FLAG)
+    return executive if isinstance(executive, str) else None

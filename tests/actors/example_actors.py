@@ -15,11 +15,11 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from drwlab.actors import (
-    EXECUTIVE_FLAG,
     Actor,
     Review,
     XtssClient,
     body_dict,
+    executive_of,
     process_selector,
     text_field,
 )
@@ -92,7 +92,7 @@ class ShortestQueue(Actor):
         lengths = dict.fromkeys(self.executives, 0)
         for state in QUEUED:
             for entity in self.xtss.get_ouss_by_state_substate(state):
-                executive = (entity.get("flags") or {}).get(EXECUTIVE_FLAG)
+                executive = executive_of(entity)
                 if executive in lengths and entity.get("entityId") != but:
                     lengths[executive] += 1
         return lengths
@@ -111,7 +111,7 @@ class ShortestQueue(Actor):
         history = entity.get("history") or []
         if not any(entry.get("reason") == reason for entry in history):
             return None
-        return str((entity.get("flags") or {}).get(EXECUTIVE_FLAG))
+        return executive_of(entity)
 
     def request_sent(self, uid: str, executive: str) -> bool:
         """True once ``uid`` left ReadyForProcessing or its request waits for ``executive``."""

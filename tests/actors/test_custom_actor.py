@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from drwlab import MessageBus, Sandbox
-from drwlab.actors import AquaQA2
+from drwlab.actors import AquaQA2, executive_of
 from drwlab.actors.aqua_qa2 import decode_report
 from drwlab.actors.xtss import Xtss
 from drwlab.errors import InvalidMessage, UnknownOus
@@ -67,7 +67,7 @@ def test_your_actor_added_to_a_running_sandbox_spreads_ouss_over_eu_and_na(
 
     executives = [processed_on(entity) for entity in entities]
     assert set(executives) == {"EU", "NA"}, executives
-    assert [e["flags"]["PL_PROCESSING_EXECUTIVE"] for e in entities] == executives
+    assert [executive_of(e) for e in entities] == executives
     assigned = [e for e in entities[0]["history"] if e["actor"] == "shortest-queue"]
     assert assigned and assigned[0]["reason"].startswith("assigned by request ")
     liveness = actor_liveness(sandbox.store)  # the dashboard's table
