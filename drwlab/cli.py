@@ -3,8 +3,9 @@
 A thin shim over the library: every command parses its arguments, builds the
 same objects a notebook would, and runs them. ``drwlab run <actor>`` runs one
 actor until Ctrl-C (SIGINT) or SIGTERM, then stops it cleanly and exits 0;
-``drwlab --help`` lists the commands. Wrong arguments print the usage and
-exit 2.
+``drwlab run --actor package.module:Class --arg NAME=VALUE ...`` runs an actor
+of yours the same way (``docs/actors.md``); ``drwlab --help`` lists the commands.
+Wrong arguments print the usage and exit 2.
 """
 
 from __future__ import annotations
@@ -206,6 +207,41 @@ def _tracker(bus: MessageBus, store: Store, args: argparse.Namespace) -> Actor:
     return DataTracker(bus, store, time_scale=_time_scale(args))
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    """``drwlab run ACTOR`` (a stock actor) or ``drwlab run --actor MODULE:CLASS`` (yours)."""
+    if (args.actor is None) == (args.actor_class is None):
+        args.run_parser.error("give one ACTOR, or --actor MODULE:CLASS")
+    if args.actor_class is None:
+        if args.actor_args:
+            args.run_parser.error("--arg is for --actor: stock actors have their own options")
+        return run_actor(args, args.build)
+    return run_actor(args, _custom_builder(args))
+
+
+def _custom_builder(args: argparse.Namespace) -> Build:
+    """Find the class and check its arguments now, before any store is opened."""
+    from drwlab.actors.loading import check_arguments, load_actor_class
+
+    app_dir = str(Path(args.app_dir).resolve())
+    if app_dir not in sys.path:
+        sys.path.insert(0, app_dir)
+    cls = load_actor_class(args.actor_class)
+    arguments = dict(args.actor_args)
+    check_arguments(cls, arguments)
+    return lambda bus, store, _: cls(bus, store, **arguments)
+
+
+def _actor_argument(text: str) -> tuple[str, Any]:
+    """``NAME=VALUE`` of ``--arg``: VALUE as JSON when it parses (``2``, ``["EU"]``), else text."""
+    name, sep, value = text.partition("=")
+    if not sep or not name.isidentifier():
+        raise argparse.ArgumentTypeError(f"--arg wants NAME=VALUE, not {text!r}")
+    try:
+        return name, json.loads(value)
+    except ValueError:
+        return name, value
+
+
 def _time_scale(args: argparse.Namespace) -> float:
     settings: Settings = args.settings
     return time_scale_or_default(args.time_scale, settings.time_scale)
@@ -372,7 +408,30 @@ def _add_run(commands: Any) -> None:
         help="seconds a message this actor claimed stays its own; if the actor dies, "
         "another instance gets the message once they pass (default 30)",
     )
-    actors = run.add_subparsers(dest="actor", metavar="ACTOR", required=True)
+    run.add_argument(
+        "--actor",
+        dest="actor_class",
+        metavar="MODULE:CLASS",
+        help="run your own Actor subclass (package.module:Class, see docs/actors.md) "
+        "instead of a stock ACTOR",
+    )
+    run.add_argument(
+        "--arg",
+        dest="actor_args",
+        action="append",
+        type=_actor_argument,
+        default=[],
+        metavar="NAME=VALUE",
+        help="a keyword argument of that class, VALUE read as JSON when it parses "
+        '(2, true, ["EU","NA"]), else as text; repeat for more',
+    )
+    run.add_argument(
+        "--app-dir",
+        default=".",
+        metavar="DIR",
+        help="where MODULE is found, first on the import path (default: the current directory)",
+    )
+    actors = run.add_subparsers(dest="actor", metavar="ACTOR")
 
     p = actors.add_parser("xtss", help="the XTSS: state changes over RPC on 'xtss'")
     p.add_argument("--lenient", action="store_true", help="accept illegal transitions")
@@ -420,7 +479,7 @@ def _add_run(commands: Any) -> None:
     p = actors.add_parser("data-tracker", help="set Delivered once every product is in NGAS")
     _add_time_scale(p)
     p.set_defaults(build=_tracker)
-    run.set_defaults(func=lambda args: run_actor(args, args.build))
+    run.set_defaults(func=cmd_run, run_parser=run)
 
 
 def _add_time_scale(parser: argparse.ArgumentParser) -> None:

@@ -334,6 +334,90 @@ class Sandbox:
             urls["dashboard"] = dashboard.url
         return urls
 
+    # -- your own actors -------------------------------------------------------------
+    @property
+    def actors(self) -> dict[str, Part]:
+        """What runs, by name, in start order: the stock actors, the dashboard, yours."""
+        with self._lock:
+            return dict(self._actors)
+
+    def add_actor(self, actor: Part, name: str | None = None) -> Part:
+        """Start ``actor`` in the running sandbox, under ``name`` (default: ``actor.name``).
+
+        Build it on this sandbox: ``MyActor(sandbox.bus, sandbox.store)``. It is
+        stopped first by ``stop()`` (before the stock actors it talks to), and
+        not built again by a later ``start()``: add it again then.
+
+        Raises ValueError for a name already running (``replace_actor`` it), an
+        actor started already or built on another bus; RuntimeError if the
+        sandbox is stopped; what the actor's ``start()`` raised.
+        """
+        with self._lock:
+            name = self._new_part_name(actor, name)
+            if name in self._named:
+                raise ValueError(f"an actor named {name!r} runs already: use replace_actor()")
+            self._start_one(name, lambda: actor)
+            return actor
+
+    def stop_actor(self, name: str, timeout: float = 2.0) -> Part:
+        """Stop the actor ``name`` (a stock one too, e.g. ``pipeline-driver.EU``); returns it.
+
+        Raises KeyError naming what runs if nothing runs under ``name``.
+        """
+        with self._lock:
+            index = self._index_of(name)
+            _, actor = self._actors.pop(index)
+            del self._named[name]
+            log.info("stopping %s", name)
+            actor.stop(timeout=timeout)
+            return actor
+
+    def replace_actor(self, name: str, actor: Part, timeout: float = 2.0) -> Part:
+        """Stop the actor ``name`` and start ``actor`` in its place; returns the stopped one.
+
+        The new actor takes the old one's name here (``sandbox.qa2`` is the
+        new AQUA after ``replace_actor("aqua-qa2", ...)``) and its place in the
+        stop order. If it fails to start, the old one is started again and the
+        error raised. Raises as ``add_actor`` and ``stop_actor``.
+        """
+        with self._lock:
+            index = self._index_of(name)
+            self._new_part_name(actor, name)
+            old = self._actors[index][1]
+            log.info("replacing %s by %r", name, actor)
+            old.stop(timeout=timeout)
+            try:
+                actor.start()
+            except BaseException:
+                log.exception("%r failed to start; starting the %s it replaced again", actor, name)
+                old.start()
+                raise
+            self._actors[index] = (name, actor)
+            self._named[name] = actor
+            return old
+
+    def _index_of(self, name: str) -> int:
+        for index, (known, _) in enumerate(self._actors):
+            if known == name:
+                return index
+        running = ", ".join(known for known, _ in self._actors) or "nothing (stopped)"
+        raise KeyError(f"no actor named {name!r} runs in this sandbox; it runs: {running}")
+
+    def _new_part_name(self, actor: Part, name: str | None) -> str:
+        """The name ``actor`` will run under; ValueError if it cannot join this sandbox."""
+        bus = self.bus  # RuntimeError when stopped
+        if getattr(actor, "is_alive", False):
+            raise ValueError(f"{actor!r} is started already: give the sandbox a new one")
+        if getattr(actor, "bus", bus) is not bus:
+            raise ValueError(
+                f"{actor!r} was built on another bus: build it with sandbox.bus "
+                "(a sandbox started again has a new bus)"
+            )
+        name = name or getattr(actor, "name", None)
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"{actor!r} has no name: pass name=")
+        return name
+
     # -- using it -------------------------------------------------------------------
     def launch(
         self, prog_id: str, uid: str, recipe: str = "PipelineCalibration", executive: str = "EU"

@@ -214,3 +214,77 @@ def test_the_dashboard_serves_the_store_until_sigterm(sqlite_store: Store) -> No
         if process.poll() is None:
             process.kill()
             process.communicate()
+
+
+EXAMPLE = "tests.actors.example_actors:ShortestQueue"
+
+
+@pytest.mark.parametrize(
+    ("argv", "status", "says"),
+    [
+        (["--actor", "tests.actors.no_such_module:Dra"], 1, "cannot import 'tests.actors.no_such"),
+        (["--actor", "tests.actors.example_actors"], 1, "wants package.module:Class"),
+        (["--actor", "tests.actors.example_actors:Nobody"], 1, "has no 'Nobody'"),
+        (["--actor", "tests.actors.example_actors:fail_below"], 1, "not an Actor subclass"),
+        (["--actor", EXAMPLE, "--arg", "executive=EU"], 1, "unexpected keyword argument"),
+        (["--actor", EXAMPLE, "--arg", 'executives="EU"'], 1, "must be a list of executives"),
+        (["--actor", EXAMPLE, "--arg", "executives"], 2, "--arg wants NAME=VALUE"),
+        (["--actor", EXAMPLE, "xtss"], 2, "give one ACTOR, or --actor"),
+        (["--arg", "strict=false", "xtss"], 2, "--arg is for --actor"),
+    ],
+)
+def test_your_actor_refused_on_the_command_line_says_why(
+    argv: list[str], status: int, says: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    command = ["--store", sqlite_url(tmp_path / "x.db"), "run", *argv]
+    try:
+        code = main(command)
+    except SystemExit as stopped:
+        code = stopped.code
+    assert code == status
+    assert says in capsys.readouterr().err
+
+
+def wait_for_requests(
+    bus: MessageBus, executive: str, count: int, timeout: float = 30
+) -> list[str]:
+    """The uids of the first ``count`` processing requests waiting for ``executive``'s driver."""
+    store, selector = bus.store, f"pipeline.process.{executive}"
+    deadline = time.monotonic() + timeout
+    while True:
+        seq = store.current_seq("msgq")
+        uids = [message["body"]["ousUID"] for message in bus.unread(selector)]
+        if len(uids) >= count:
+            return uids
+        assert time.monotonic() < deadline, f"requests on {selector}: {uids}"
+        store.wait_for_change("msgq", seq, 1.0)
+
+
+def test_your_actor_runs_as_its_own_process_until_ctrl_c(sqlite_store: Store) -> None:
+    command = ["--store", sqlite_store.url, "run", "--actor", EXAMPLE]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "drwlab", *command, "--arg", 'executives=["EU", "NA"]'],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+        env=cli_env(),
+    )
+    try:
+        with MessageBus(sqlite_store) as bus, Xtss(bus, sqlite_store):
+            for uid in ("uid://X1/X1/Xf1", "uid://X1/X1/Xf2"):  # handled in this order
+                body = {"progID": PROG, "ousUID": uid, "recipe": "PipelineCalibration"}
+                bus.send("dra.assign", body, sender="test")
+            assert wait_for_requests(bus, "EU", 1) == ["uid://X1/X1/Xf1"]
+            assert wait_for_requests(bus, "NA", 1) == ["uid://X1/X1/Xf2"]
+            flags = sqlite_store.get("status-entities", "uid___X1_X1_Xf2")["flags"]
+            assert flags["PL_PROCESSING_EXECUTIVE"] == "NA"
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=10)
+        assert process.returncode == 0, stderr
+        assert "shortest-queue running on" in stderr and "shortest-queue stopped" in stderr
+        assert "Traceback" not in stderr
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()

@@ -31,7 +31,10 @@ waits (at most ``report_wait`` s) for that run's report rather than refusing.
 An entity with no recorded run (moved by another tool) falls back to its latest report.
 
 With ``autopilot="Pass"`` (or another flag) every OUS reaching ReadyForReview
-is reviewed and decided automatically: demos, benchmarks and CI notebooks.
+is reviewed and decided automatically: demos, benchmarks and CI notebooks. The
+autopilot may also be a rule of your own, a function of the ``Review`` returning
+the flag (``lambda review: "Fail" if review.report.overall < 0.66 else "Pass"``);
+put an AQUA with that rule in place of a sandbox's with ``Sandbox.replace_actor``.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ import binascii
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -167,8 +171,16 @@ class Review:
     source: str
 
 
+Rule = Callable[[Review], QA2Flag | str]
+"""An autopilot of your own: the QA2 flag to give the run a ``Review`` shows."""
+
+
 class AquaQA2(Actor):
-    """AQUA QA2 at JAO (module docstring); ``cache_dir`` is the JAO replicated cache."""
+    """AQUA QA2 at JAO (module docstring); ``cache_dir`` is the JAO replicated cache.
+
+    ``autopilot``: None (a person decides), a flag given to every run, or a
+    ``Rule`` deciding each run from its review.
+    """
 
     def __init__(
         self,
@@ -177,7 +189,7 @@ class AquaQA2(Actor):
         *,
         cache_dir: Path,
         cache_url: str | None = None,
-        autopilot: QA2Flag | str | None = None,
+        autopilot: QA2Flag | str | Rule | None = None,
         resume_after: float = RESUME_AFTER,
         report_wait: float = REPORT_WAIT,
         name: str = "aqua-qa2",
@@ -185,7 +197,9 @@ class AquaQA2(Actor):
         super().__init__(bus, store, name=name)
         self.cache_dir = Path(cache_dir)
         self.cache_url = cache_url
-        self.autopilot = None if autopilot is None else parse_flag(autopilot)
+        self.autopilot: QA2Flag | Rule | None = (
+            autopilot if autopilot is None or callable(autopilot) else parse_flag(autopilot)
+        )
         self.resume_after = resume_after
         self.report_wait = report_wait
         self.xtss = XtssClient(bus, sender=name)
@@ -393,9 +407,18 @@ class AquaQA2(Actor):
                 waiting = True
                 continue
             try:
-                if entity.get("state") == State.READY_FOR_REVIEW.value:
-                    self.review(uid)
-                self.decide(uid, self.autopilot)
+                self._decide_automatically(uid, entity, stored)
             except ReviewError as error:
                 logger.info("%s autopilot: %s", self.name, error)
         self._status_feed.wait(AUTOPILOT_RETRY if waiting else AUTOPILOT_WAIT)
+
+    def _decide_automatically(self, uid: str, entity: Doc, stored: Doc) -> None:
+        """Review ``uid`` (unless under review already) and decide by the autopilot."""
+        assert self.autopilot is not None
+        if entity.get("state") == State.READY_FOR_REVIEW.value:
+            review = self.review(uid)
+        else:
+            review = self._review(uid, str(entity.get("state")), stored)
+        flag = self.autopilot(review) if callable(self.autopilot) else self.autopilot
+        self.decide(uid, flag)
+        logger.info("%s autopilot: %s %s", self.name, uid, parse_flag(flag).value)

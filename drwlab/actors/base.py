@@ -1,17 +1,25 @@
-"""What every actor shares: a name, start/stop, its listeners and loops, one stop Event.
+"""The public base of every actor: a name, start/stop, listeners and loops, one stop Event.
 
-An actor is a small class over a bus and a store. ``start()`` opens its
-listeners (``self.listen``/``self.serve``) and loops (``self.loop``);
-``stop()`` sets the stop Event, stops the listeners and joins the loops, so a
-stopped actor leaves no thread behind. Each actor's ``handle(body)`` does the
-one thing the actor is for; loops wait on ``self.stopping`` (never a bare
-sleep) so they end at once.
+An actor is a small class over a bus and a store. ``start()`` calls
+``on_start``, which opens the actor's listeners (``self.listen``,
+``self.serve``) and loops (``self.loop``); ``stop()`` sets the stop Event
+(``self.stopping``), stops the listeners, joins the loops and calls
+``on_stop``, so a stopped actor leaves no thread behind. The stock actors
+(``drwlab.actors``) and your own are built the same way; ``Sandbox.add_actor``
+runs yours beside the stock ones and ``drwlab run --actor module:Class`` runs
+it as its own process. ``docs/actors.md`` is the guide, and states the three
+rules every actor keeps: idempotent handlers, no bare sleeps, unknown fields
+refused.
+
+The helpers below check message bodies: ``body_dict`` (a JSON object with only
+the fields named), ``only_fields``, ``text_field``, and ``is_redelivery``.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Collection, Mapping
@@ -34,20 +42,70 @@ LOOP_ERROR_PAUSE = 1.0
 
 
 class Actor:
-    """Base of the actors: override ``on_start`` (open listeners/loops) and ``handle``.
+    """Base of every actor: subclass it, open listeners and loops in ``on_start``.
 
     Parameters
     ----------
     bus, store:
-        Where messages and documents live.
+        Where messages and documents live (in a sandbox: ``sandbox.bus``,
+        ``sandbox.store``).
     name:
-        The actor's name: thread names, listener names, ``actor`` in state histories.
+        The actor's name: thread names, listener names (the bus records
+        ``handledBy`` as ``<name>-<n>@host:pid``), the ``actor`` of the state
+        changes it asks the XTSS for. Default: the class name in kebab case
+        (``ShortestQueue`` -> ``shortest-queue``).
+
+    What a subclass uses
+    --------------------
+    ``on_start()`` / ``on_stop()``
+        Override: open listeners and loops / release anything else taken.
+    ``self.listen(selector, handler, full_message=False)``
+        ``handler(body)`` (or the whole message document) for each message on
+        ``selector``; one message goes to one listener. A handler that raises
+        has its message retried, then dead-lettered (at once for InvalidMessage).
+    ``self.serve(selector, service)``
+        Answer RPC requests (``bus.call``) with ``service(request)``.
+    ``self.loop(step)``
+        ``step()`` again and again in a thread until the actor stops; ``step``
+        waits on ``self.stopping`` (an Event), never on ``time.sleep``.
+    ``XtssClient(self.bus, sender=self.name)``
+        Every state change goes through the XTSS (``drwlab.actors.XtssClient``).
+
+    Every handler is idempotent, no loop sleeps bare, unknown fields are
+    refused: the rules of ``docs/actors.md``.
+
+    Example::
+
+        from drwlab.actors import Actor, body_dict, text_field
+        from drwlab.errors import Conflict
+
+        class Notes(Actor):  # keeps each note sent on notes.JAO ({"ousUID", "text"}) once
+
+            def on_start(self) -> None:
+                self.store.create_db("notes")
+                self.listen("notes.JAO", self.handle, full_message=True)
+                self.loop(self.count)
+
+            def handle(self, message: dict) -> None:
+                body = body_dict(message["body"], "note", ("ousUID", "text"))
+                note = {"_id": message["_id"], "ousUID": text_field(body, "ousUID", "note"),
+                        "text": text_field(body, "text", "note")}
+                try:
+                    self.store.put("notes", note)
+                except Conflict:  # delivered again: the note is there already
+                    logger.info("%s: note %s kept already (duplicate)", self.name, note["_id"])
+
+            def count(self) -> None:
+                if not self.stopping.wait(60):  # stop() ends the wait at once
+                    logger.info("%s: %d notes", self.name, self.store.count("notes", {}))
+
+        sandbox.add_actor(Notes(sandbox.bus, sandbox.store))
     """
 
-    def __init__(self, bus: MessageBus, store: Store, *, name: str) -> None:
+    def __init__(self, bus: MessageBus, store: Store, *, name: str | None = None) -> None:
         self.bus = bus
         self.store = store
-        self.name = name
+        self.name = name or default_name(type(self))
         self.stopping = threading.Event()
         self._listeners: list[Listener] = []
         self._threads: list[threading.Thread] = []
@@ -178,6 +236,11 @@ class Actor:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def default_name(cls: type) -> str:
+    """``ShortestQueue`` -> ``shortest-queue``: an actor's name when none is given."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "-", cls.__name__).lower()
 
 
 # -- message bodies ------------------------------------------------------------------

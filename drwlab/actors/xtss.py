@@ -484,10 +484,20 @@ class XtssClient:
         request.update({k: v for k, v in fields.items() if v is not None or k == "value"})
         return self.bus.call(self.selector, request, self.timeout, sender=self.sender)
 
-    def create(self, uid: str, prog_id: str, recipe: str, executive: str) -> Doc:
-        """Create ``uid`` in ReadyForProcessing, or requeue it; returns the entity."""
+    def create(
+        self, uid: str, prog_id: str, recipe: str, executive: str, reason: str | None = None
+    ) -> Doc:
+        """Create ``uid`` in ReadyForProcessing, or requeue it; returns the entity.
+
+        ``reason`` is kept in the history (e.g. which request created it).
+        """
         result: Doc = self.call(
-            "create", ousUID=uid, progID=prog_id, recipe=recipe, executive=executive
+            "create",
+            ousUID=uid,
+            progID=prog_id,
+            recipe=recipe,
+            executive=executive,
+            reason=reason,
         )
         return result
 
@@ -544,3 +554,9 @@ class XtssClient:
             "get-ouss-by-state-substate", state=str(state), substate=value
         )
         return result
+
+
+def executive_of(entity: Doc) -> str | None:
+    """The executive an OUS's status entity names (its processing executive flag), if any."""
+    executive = (entity.get("flags") or {}).get(EXECUTIVE_FLAG)
+    return executive if isinstance(executive, str) else None
