@@ -13,9 +13,9 @@ from drwlab.bus import MessageBus
 from drwlab.bus.message import DB
 from drwlab.faults import crash_actor, fault_events
 from drwlab.lifecycle import State
-from drwlab.sandbox import ENTITIES
 from drwlab.store import Store
 from drwlab.uids import uid_to_doc_id
+from drwlab.wire import STATUS_DB
 
 LEASE = 2.0
 UID = "uid://X1/X1/Xc1"
@@ -38,12 +38,12 @@ def driver(bus: MessageBus, store: Store, tmp_path: Path, name: str) -> Pipeline
 def wait_for_state(store: Store, state: State, timeout: float = 60.0) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while True:
-        seq = store.current_seq(ENTITIES)
-        doc = store.get(ENTITIES, uid_to_doc_id(UID))
+        seq = store.current_seq(STATUS_DB)
+        doc = store.get(STATUS_DB, uid_to_doc_id(UID))
         if doc["state"] == state.value:
             return doc
         assert time.monotonic() < deadline, f"{UID} is {doc['state']}, not {state.value}"
-        store.wait_for_change(ENTITIES, seq, 0.5)
+        store.wait_for_change(STATUS_DB, seq, 0.5)
 
 
 def test_the_competing_driver_finishes_what_the_crashed_one_held(

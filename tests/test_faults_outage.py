@@ -12,8 +12,9 @@ import pytest
 from drwlab.errors import StoreUnavailable
 from drwlab.faults import OutageLog, UnreachableStore, fault_events
 from drwlab.lifecycle import FINAL_STATES
-from drwlab.sandbox import ENTITIES, Sandbox
+from drwlab.sandbox import Sandbox
 from drwlab.store import Store
+from drwlab.wire import STATUS_DB
 
 OUTAGE = 3.0
 OUSS = [f"uid://X1/X1/Xf{n}" for n in range(4)]
@@ -91,6 +92,6 @@ def test_ouss_in_flight_reach_a_final_state_after_an_outage(
 def _not_final(store: Store) -> list[str]:
     return [
         doc["entityId"]
-        for doc in store.all_docs(ENTITIES)
+        for doc in store.all_docs(STATUS_DB)
         if doc.get("state") not in {state.value for state in FINAL_STATES}
     ]
