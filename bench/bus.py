@@ -190,7 +190,7 @@ def run_backend(store: Store, quick: bool, steps: tuple[str, ...] = STEPS) -> Fi
         if "rpc" in steps:
             step(figures, "rpc", lambda: rpc_round_trip(bus, 50 if quick else 200))
         stored = 0
-        grown = (1_000, 10_000) if quick else (1_000, 10_000, 100_000)
+        grown: tuple[int, ...] = (1_000, 10_000) if quick else (1_000, 10_000, 100_000)
         if "grown" not in steps:
             grown = ()
         for target in grown:
