@@ -1,0 +1,145 @@
+"""What the cross-host test asks from inside a host: ``python -m tests.hosts.probe ...``.
+
+The test process lives in the machine's own network, where the hosts' /24
+does not exist; it runs this module inside a host (``ip netns exec``) to
+look at the store or at a web page the way a program on that host would.
+Each command waits a bounded time, prints JSON on stdout and exits 0 when
+what it waited for came true, 1 when the time ran out (the JSON then says
+what it saw last).
+
+    http URL --timeout S                 GET URL until 200: {"status", "body"}
+    tcp HOST PORT --timeout S            until a TCP connection is accepted
+    states STORE STATE UID... --any|--all --timeout S
+                                         until any/all OUSs are in STATE: {uid: state}
+    summary STORE                        what the store holds (counts, see summary())
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import socket
+import sys
+import time
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+import requests
+
+from drwlab.errors import NotFound
+from drwlab.store import Store, open_store
+from drwlab.uids import uid_to_doc_id
+
+POLL = 0.2
+
+
+def http(url: str, timeout: float) -> tuple[bool, dict[str, Any]]:
+    deadline = time.monotonic() + timeout
+    seen: dict[str, Any] = {}
+    while True:
+        try:
+            reply = requests.get(url, timeout=5)
+            seen = {"status": reply.status_code, "body": reply.text}
+            if reply.status_code == 200:
+                return True, seen
+        except requests.RequestException as error:
+            seen = {"error": str(error)}
+        if time.monotonic() > deadline:
+            return False, seen
+        time.sleep(POLL)
+
+
+def tcp(host: str, port: int, timeout: float) -> tuple[bool, dict[str, Any]]:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with socket.create_connection((host, port), timeout=2):
+                return True, {"connected": f"{host}:{port}"}
+        except OSError as error:
+            if time.monotonic() > deadline:
+                return False, {"error": str(error)}
+        time.sleep(POLL)
+
+
+def _state(store: Store, uid: str) -> str | None:
+    try:
+        return str(store.get("status-entities", uid_to_doc_id(uid))["state"])
+    except NotFound:
+        return None
+
+
+def states(
+    store_url: str, state: str, uids: Sequence[str], every: bool, timeout: float
+) -> tuple[bool, dict[str, Any]]:
+    deadline = time.monotonic() + timeout
+    with open_store(store_url) as store:
+        while True:
+            since = store.current_seq("status-entities")
+            seen = {uid: _state(store, uid) for uid in uids}
+            matches = [s == state for s in seen.values()]
+            if all(matches) if every else any(matches):
+                return True, seen
+            if time.monotonic() > deadline:
+                return False, seen
+            store.wait_for_change("status-entities", since, 1.0)
+
+
+def summary(store_url: str) -> tuple[bool, dict[str, Any]]:
+    """Per OUS: its state, NGAS files, metadata records, deliveries, pipeline reports;
+    and the messages not done (unread, claimed, dead)."""
+    with open_store(store_url) as store:
+        per_ous: dict[str, Counter[str]] = {}
+        for db, key in (
+            ("ngas", "ousUID"),
+            ("products-metadata", "ousUID"),
+            ("delivery-status", "ousUID"),
+            ("pipeline-reports", "ousUID"),
+        ):
+            for doc in store.all_docs(db):
+                per_ous.setdefault(str(doc.get(key)), Counter())[db] += 1
+        entities = {d["_id"]: d["state"] for d in store.all_docs("status-entities")}
+        messages = Counter(
+            "dead" if m.get("state") == "dead" else "busy" if not m.get("consumed") else "done"
+            for m in store.all_docs("msgq")
+        )
+        return True, {
+            "states": entities,
+            "per_ous": {uid: dict(counts) for uid, counts in per_ous.items()},
+            "messages": dict(messages),
+        }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="probe")
+    commands = parser.add_subparsers(dest="command", required=True)
+    p = commands.add_parser("http")
+    p.add_argument("url")
+    p.add_argument("--timeout", type=float, default=30.0)
+    p = commands.add_parser("tcp")
+    p.add_argument("host")
+    p.add_argument("port", type=int)
+    p.add_argument("--timeout", type=float, default=30.0)
+    p = commands.add_parser("states")
+    p.add_argument("store")
+    p.add_argument("state")
+    p.add_argument("uids", nargs="+")
+    p.add_argument("--all", action="store_true", help="every OUS (default: any)")
+    p.add_argument("--timeout", type=float, default=60.0)
+    p = commands.add_parser("summary")
+    p.add_argument("store")
+    args = parser.parse_args(argv)
+    if args.command == "http":
+        done, seen = http(args.url, args.timeout)
+    elif args.command == "tcp":
+        done, seen = tcp(args.host, args.port, args.timeout)
+    elif args.command == "states":
+        done, seen = states(args.store, args.state, args.uids, args.all, args.timeout)
+    else:
+        done, seen = summary(args.store)
+    json.dump(seen, sys.stdout)
+    return 0 if done else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
