@@ -1,21 +1,26 @@
 """Benchmark of the whole life-cycle: N OUSs launched at once, through to Delivered, per backend.
 
     .venv/bin/python bench/lifecycle.py [-n 100] [--max-runs 4] [--backend sqlite|couchdb|all]
-                                        [--timeout 900] [--json FILE]
+                                        [--timeout 900] [--json FILE] [--no-traffic]
 
 A Sandbox with time scale 0 (no simulated delays), failure rate 0 and AQUA on
 autopilot (Pass): what is measured is the system's own overhead (bus hops,
 XTSS calls, store writes, pipeline subprocesses, rsync, NGAS ingestion).
 Prints a table, then the figures as JSON: time from the first launch to the
 last Delivered, OUSs per minute, and per stage (one state or substate to the
-next, from each entity's history) the median and 90th percentile. The CouchDB
-side uses ``DRWLAB_TEST_COUCHDB_URL`` when set, else starts the project's
-pouchdb-server on a free loopback port (as the tests do). Nothing is asserted.
+next, from each entity's history) the median and 90th percentile; each
+launch's own time (median and 90th percentile); and, per OUS, the store
+traffic (bench/traffic.py: HTTP requests by route and by actor, bytes, and
+documents received or decoded). With ``--backend all`` a last line gives the
+CouchDB/SQLite ratios. The CouchDB side uses ``DRWLAB_TEST_COUCHDB_URL`` when
+set, else starts the project's pouchdb-server on a free loopback port (as the
+tests do). Nothing is asserted.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import json
 import logging
@@ -26,21 +31,28 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.traffic import Traffic  # noqa: E402
 from drwlab.sandbox import ENTITIES, Sandbox  # noqa: E402
-from drwlab.store import Store  # noqa: E402
+from drwlab.store import Seq, Store  # noqa: E402
 from drwlab.timeutil import parse_timestamp  # noqa: E402
 
 Figures = dict[str, Any]
 PROG = "2015.1.00657.S"
 TARGET_SECONDS = 60.0
+BENCH_THREAD = "bench-waiter"
+"""The thread that waits for the OUSs: its requests are the benchmark's, left out of the
+traffic figures (the launches are the main thread's, and counted)."""
+TOP = 12
+"""Routes and actors printed per table line (the JSON has them all)."""
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -75,18 +87,27 @@ def cpu_seconds() -> dict[str, float]:
     }
 
 
-def wait_all_delivered(store: Store, uids: list[str], timeout: float) -> float:
-    """Block until every OUS is Delivered; the monotonic time it happened."""
+def wait_all_delivered(store: Store, uids: list[str], since: Seq, timeout: float) -> float:
+    """Block until every OUS is Delivered; the monotonic time it happened.
+
+    Reads the status entities' change feed (with the documents) after ``since``
+    rather than querying per change: the benchmark's own requests stay few.
+    """
     deadline = time.monotonic() + timeout
-    selector = {"entityId": {"$in": uids}, "state": "Delivered"}
-    while True:
-        seq = store.current_seq(ENTITIES)
-        done = store.count(ENTITIES, selector)
-        if done == len(uids):
-            return time.monotonic()
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"only {done}/{len(uids)} OUSs Delivered in {timeout:g} s")
-        store.wait_for_change(ENTITIES, seq, 1.0)
+    waiting = set(uids)
+    feed = store.follow_changes(ENTITIES, since, heartbeat=1.0, limit=1000, include_docs=True)
+    with contextlib.closing(feed):
+        for page in feed:
+            for change in page.changes if page is not None else []:
+                if change.doc is not None and change.doc.get("state") == "Delivered":
+                    waiting.discard(change.doc.get("entityId"))
+            if not waiting:
+                return time.monotonic()
+            if time.monotonic() > deadline:
+                break
+    raise TimeoutError(
+        f"only {len(uids) - len(waiting)}/{len(uids)} OUSs Delivered in {timeout:g} s"
+    )
 
 
 def stage_name(entry: dict[str, Any]) -> str:
@@ -107,12 +128,14 @@ def stage_latencies(entities: list[dict[str, Any]]) -> dict[str, list[float]]:
     return stages
 
 
-def run(backend: str, n: int, max_runs: int, timeout: float) -> Figures:
+def run(backend: str, n: int, max_runs: int, timeout: float, count_traffic: bool) -> Figures:
     """One benchmark run on ``backend``; the figures."""
     load_before = round(os.getloadavg()[0], 1)  # other work on the machine skews figures
     workdir = Path(tempfile.mkdtemp(prefix="drwlab-bench-"))
+    traffic = Traffic()
     try:
         with (
+            traffic.recording() if count_traffic else nullcontext(traffic),
             store_url(backend, workdir) as url,
             Sandbox(
                 url,
@@ -125,16 +148,31 @@ def run(backend: str, n: int, max_runs: int, timeout: float) -> Figures:
             ) as sandbox,
         ):
             uids = [f"uid://X1/X2/X{i:x}" for i in range(n)]
+            since = sandbox.store.current_seq(ENTITIES)
             cpu_before = cpu_seconds()
             started = time.monotonic()
+            launches = []
             for uid in uids:
                 sandbox.launch(PROG, uid)
+                launches.append(time.monotonic())
             launched = time.monotonic()
-            finished = wait_all_delivered(sandbox.store, uids, timeout)
+            with ThreadPoolExecutor(1, thread_name_prefix=BENCH_THREAD) as waiter:
+                waiting = waiter.submit(wait_all_delivered, sandbox.store, uids, since, timeout)
+                finished = waiting.result()
             cpu = {k: round(v - cpu_before[k], 1) for k, v in cpu_seconds().items()}
             entities = sandbox.store.find(ENTITIES, {"entityId": {"$in": uids}})
         result = figures(backend, n, max_runs, started, launched, finished, entities)
-        result.update(cpu_s=cpu, load_average_before=load_before)
+        each_launch = [b - a for a, b in itertools.pairwise([started, *launches])]
+        result.update(
+            cpu_s=cpu,
+            load_average_before=load_before,
+            launch_ms={
+                "median": round(statistics.median(each_launch) * 1000, 1),
+                "p90": round(percentile(each_launch, 0.9) * 1000, 1),
+            },
+        )
+        if count_traffic:
+            result["traffic_per_ous"] = traffic.per_ous(n, leave_out=BENCH_THREAD)
         return result
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -178,9 +216,48 @@ def print_table(result: Figures) -> None:
         f"({result['ouss_per_minute']} OUSs/minute); CPU s: {result['cpu_s']}, "
         f"load average before: {result['load_average_before']}"
     )
+    print(
+        f"  each launch: median {result['launch_ms']['median']} ms, "
+        f"p90 {result['launch_ms']['p90']} ms"
+    )
     print(f"  {'stage':<72} {'median s':>9} {'p90 s':>8} {'n':>5}")
     for name, stage in result["stages"].items():
         print(f"  {name:<72} {stage['median_s']:>9} {stage['p90_s']:>8} {stage['n']:>5}")
+    traffic = result.get("traffic_per_ous")
+    if traffic is None:
+        return
+    print(
+        f"  per OUS: {traffic['requests']} HTTP requests, {traffic['kbytes_sent']} KiB sent, "
+        f"{traffic['kbytes_received']} KiB received, {traffic['docs']} documents decoded"
+    )
+    for title, key in (
+        ("requests by route", "requests_by_route"),
+        ("requests by actor", "requests_by_actor"),
+        ("documents by route", "docs_by_route"),
+        ("documents by actor", "docs_by_actor"),
+    ):
+        items = list(traffic[key].items())[:TOP]
+        if items:
+            print(f"  {title} (per OUS): " + ", ".join(f"{k} {v}" for k, v in items))
+
+
+def print_ratios(sqlite: Figures, couchdb: Figures) -> None:
+    """The line the issue tracks: CouchDB's figures over SQLite's."""
+
+    def ratio(get: Callable[[Figures], float]) -> str:
+        below = get(sqlite)
+        return f"{get(couchdb) / below:.1f}x" if below else "n/a"
+
+    print(
+        "\nCouchDB/SQLite: all Delivered "
+        + ratio(lambda r: r["all_delivered_s"])
+        + ", all launched "
+        + ratio(lambda r: r["launch_s"])
+        + ", launch median "
+        + ratio(lambda r: r["launch_ms"]["median"])
+        + ", actors' CPU "
+        + ratio(lambda r: r["cpu_s"]["actors"])
+    )
 
 
 def main() -> None:
@@ -192,14 +269,19 @@ def main() -> None:
     parser.add_argument("--backend", choices=["sqlite", "couchdb", "all"], default="all")
     parser.add_argument("--timeout", type=float, default=900.0, help="give up after (s)")
     parser.add_argument("--json", type=Path, default=None, help="also write the JSON here")
+    parser.add_argument(
+        "--no-traffic", action="store_true", help="do not count requests and documents"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     backends = ["sqlite", "couchdb"] if args.backend == "all" else [args.backend]
     results = []
     for backend in backends:
-        result = run(backend, args.n, args.max_runs, args.timeout)
+        result = run(backend, args.n, args.max_runs, args.timeout, not args.no_traffic)
         print_table(result)
         results.append(result)
+    if len(results) == 2:
+        print_ratios(*results)
     text = json.dumps(results, indent=2)
     print(text)
     if args.json is not None:
