@@ -1,7 +1,7 @@
 """Benchmark of the whole life-cycle: N OUSs launched at once, through to Delivered, per backend.
 
     .venv/bin/python bench/lifecycle.py [-n 100] [--max-runs 4] [--backend sqlite|couchdb|all]
-                                        [--timeout 900] [--json FILE] [--no-traffic]
+                                        [--timeout 900] [--json FILE] [--no-traffic] [--hosts]
 
 A Sandbox with time scale 0 (no simulated delays), failure rate 0 and AQUA on
 autopilot (Pass): what is measured is the system's own overhead (bus hops,
@@ -14,7 +14,9 @@ traffic (bench/traffic.py: HTTP requests by route and by actor, bytes, and
 documents received or decoded). With ``--backend all`` a last line gives the
 CouchDB/SQLite ratios. The CouchDB side uses ``DRWLAB_TEST_COUCHDB_URL`` when
 set, else starts the project's pouchdb-server on a free loopback port (as the
-tests do). Nothing is asserted.
+tests do). ``--hosts`` adds a run of the CLI actors on two hosts made as
+network namespaces (bench/across_hosts.py; root only; no traffic counts, the
+actors being other processes). Nothing is asserted.
 """
 
 from __future__ import annotations
@@ -166,16 +168,43 @@ def run(backend: str, n: int, max_runs: int, timeout: float, count_traffic: bool
         result.update(
             cpu_s=cpu,
             load_average_before=load_before,
-            launch_ms={
-                "median": round(statistics.median(each_launch) * 1000, 1),
-                "p90": round(percentile(each_launch, 0.9) * 1000, 1),
-            },
+            launch_ms=launch_figures(each_launch),
         )
         if count_traffic:
             result["traffic_per_ous"] = traffic.per_ous(n, leave_out=BENCH_THREAD)
         return result
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def run_hosts(n: int, max_runs: int, timeout: float) -> Figures:
+    """The run on two hosts (bench/across_hosts.py), as figures like ``run``'s."""
+    from bench.across_hosts import run_across_hosts
+
+    load_before = round(os.getloadavg()[0], 1)
+    raw = run_across_hosts(n, max_runs, timeout)
+    result = figures(
+        "couchdb on 2 hosts",
+        n,
+        max_runs,
+        raw["started"],
+        raw["launched"],
+        raw["finished"],
+        raw["entities"],
+    )
+    result.update(
+        cpu_s=raw["cpu_s"],
+        load_average_before=load_before,
+        launch_ms=launch_figures(raw["launch_seconds"]),
+    )
+    return result
+
+
+def launch_figures(seconds: list[float]) -> dict[str, float]:
+    return {
+        "median": round(statistics.median(seconds) * 1000, 1),
+        "p90": round(percentile(seconds, 0.9) * 1000, 1),
+    }
 
 
 def figures(
@@ -242,14 +271,14 @@ def print_table(result: Figures) -> None:
 
 
 def print_ratios(sqlite: Figures, couchdb: Figures) -> None:
-    """The line the issue tracks: CouchDB's figures over SQLite's."""
+    """The line the issue tracks: a CouchDB run's figures over SQLite's."""
 
     def ratio(get: Callable[[Figures], float]) -> str:
         below = get(sqlite)
         return f"{get(couchdb) / below:.1f}x" if below else "n/a"
 
     print(
-        "\nCouchDB/SQLite: all Delivered "
+        f"\n{couchdb['backend']}/sqlite: all Delivered "
         + ratio(lambda r: r["all_delivered_s"])
         + ", all launched "
         + ratio(lambda r: r["launch_s"])
@@ -272,6 +301,11 @@ def main() -> None:
     parser.add_argument(
         "--no-traffic", action="store_true", help="do not count requests and documents"
     )
+    parser.add_argument(
+        "--hosts",
+        action="store_true",
+        help="also run the CLI actors on two hosts made as network namespaces (root)",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     backends = ["sqlite", "couchdb"] if args.backend == "all" else [args.backend]
@@ -280,8 +314,13 @@ def main() -> None:
         result = run(backend, args.n, args.max_runs, args.timeout, not args.no_traffic)
         print_table(result)
         results.append(result)
-    if len(results) == 2:
-        print_ratios(*results)
+    if args.hosts:
+        result = run_hosts(args.n, args.max_runs, args.timeout)
+        print_table(result)
+        results.append(result)
+    for result in results:
+        if results[0]["backend"] == "sqlite" and result is not results[0]:
+            print_ratios(results[0], result)
     text = json.dumps(results, indent=2)
     print(text)
     if args.json is not None:

@@ -142,6 +142,17 @@ class Host:
             check=False,
         )
 
+    def running(self, text: str) -> bool:
+        """True if a process inside this host has ``text`` in its command line."""
+        for pid in _pids_in(self.namespace):
+            try:
+                command = Path(f"/proc/{pid}/cmdline").read_bytes()
+            except OSError:  # it ended meanwhile
+                continue
+            if text.encode() in command:
+                return True
+        return False
+
     def log_path(self, label: str) -> Path:
         return self.logs / f"{self.name}-{label}.log"
 

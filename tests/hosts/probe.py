@@ -12,6 +12,8 @@ what it saw last).
     states STORE STATE UID... --any|--all --timeout S
                                          until any/all OUSs are in STATE: {uid: state}
     summary STORE                        what the store holds (counts, see summary())
+    launch STORE UID... --executive EX   launch each OUS in turn: {"seconds": [each launch's]}
+    entities STORE UID...                the OUSs' status entities: {"entities": [...]}
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from drwlab.store import Store, open_store
 from drwlab.uids import uid_to_doc_id
 
 POLL = 0.2
+PROG = "2015.1.00657.S"
 
 
 def http(url: str, timeout: float) -> tuple[bool, dict[str, Any]]:
@@ -110,6 +113,27 @@ def summary(store_url: str) -> tuple[bool, dict[str, Any]]:
         }
 
 
+def launch(store_url: str, uids: Sequence[str], executive: str) -> tuple[bool, dict[str, Any]]:
+    """Launch the OUSs one after the other, as ``drwlab launch`` does, from one process."""
+    from drwlab.actors.launcher import Launcher
+    from drwlab.bus import MessageBus
+
+    seconds = []
+    with open_store(store_url) as store, MessageBus(store) as bus:
+        launcher = Launcher(bus, store)
+        for uid in uids:
+            began = time.monotonic()
+            launcher.launch(PROG, uid, recipe="PipelineCalibration", executive=executive)
+            seconds.append(time.monotonic() - began)
+    return True, {"seconds": seconds}
+
+
+def entities(store_url: str, uids: Sequence[str]) -> tuple[bool, dict[str, Any]]:
+    with open_store(store_url) as store:
+        found = store.find("status-entities", {"entityId": {"$in": list(uids)}})
+    return True, {"entities": found}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="probe")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -128,13 +152,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--timeout", type=float, default=60.0)
     p = commands.add_parser("summary")
     p.add_argument("store")
+    p = commands.add_parser("launch")
+    p.add_argument("store")
+    p.add_argument("uids", nargs="+")
+    p.add_argument("--executive", default="EU")
+    p = commands.add_parser("entities")
+    p.add_argument("store")
+    p.add_argument("uids", nargs="+")
     args = parser.parse_args(argv)
+    seen: Any
     if args.command == "http":
         done, seen = http(args.url, args.timeout)
     elif args.command == "tcp":
         done, seen = tcp(args.host, args.port, args.timeout)
     elif args.command == "states":
         done, seen = states(args.store, args.state, args.uids, args.all, args.timeout)
+    elif args.command == "launch":
+        done, seen = launch(args.store, args.uids, args.executive)
+    elif args.command == "entities":
+        done, seen = entities(args.store, args.uids)
     else:
         done, seen = summary(args.store)
     json.dump(seen, sys.stdout)
