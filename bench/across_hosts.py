@@ -71,7 +71,9 @@ def run_across_hosts(n: int, max_runs: int, timeout: float) -> dict[str, Any]:
         hosts = list(network.hosts.values())
         cpu_before = cpu_by_role(hosts)
         started = time.monotonic()
-        launches = deployment.expect("eu", "launch", deployment.store, *uids, "--executive", "EU")
+        launches = deployment.expect(
+            "eu", "launch", deployment.store, *uids, "--executive", "EU", timeout=timeout
+        )
         launched = time.monotonic()
         deployment.expect(
             "jao", "states", deployment.store, "Delivered", *uids, "--all", timeout=timeout
