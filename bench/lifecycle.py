@@ -42,6 +42,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.across_hosts import process_cpu  # noqa: E402
 from bench.traffic import Traffic  # noqa: E402
 from drwlab.sandbox import ENTITIES, Sandbox  # noqa: E402
 from drwlab.store import Seq, Store  # noqa: E402
@@ -63,30 +64,34 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 @contextmanager
-def store_url(backend: str, workdir: Path) -> Iterator[str]:
-    """The URL of an empty store of ``backend``."""
+def store_url(backend: str, workdir: Path) -> Iterator[tuple[str, int | None]]:
+    """The URL of an empty store of ``backend``, and the pid of its server if we started one."""
     if backend == "sqlite":
-        yield f"sqlite:///{workdir / 'bench.db'}"
+        yield f"sqlite:///{workdir / 'bench.db'}", None
         return
     from tests.servers import start_couch_server
 
     server = start_couch_server()
     try:
         server.drop_all_databases()
-        yield server.url
+        process = server._process  # None for DRWLAB_TEST_COUCHDB_URL's server
+        yield server.url, (process.pid if process is not None else None)
     finally:
         server.stop()
 
 
-def cpu_seconds() -> dict[str, float]:
+def cpu_seconds(server: int | None = None) -> dict[str, float]:
     """CPU time (user + system) of this process (the actors) and of its children (pipelines,
-    rsync); on CouchDB the server's own CPU is not counted."""
+    rsync); on CouchDB the server's too (``server``: the pid of one this benchmark started)."""
     own = resource.getrusage(resource.RUSAGE_SELF)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return {
+    seconds = {
         "actors": own.ru_utime + own.ru_stime,
         "subprocesses": children.ru_utime + children.ru_stime,
     }
+    if server is not None:
+        seconds["server"] = process_cpu(server)
+    return seconds
 
 
 def wait_all_delivered(store: Store, uids: list[str], since: Seq, timeout: float) -> float:
@@ -138,7 +143,7 @@ def run(backend: str, n: int, max_runs: int, timeout: float, count_traffic: bool
     try:
         with (
             traffic.recording() if count_traffic else nullcontext(traffic),
-            store_url(backend, workdir) as url,
+            store_url(backend, workdir) as (url, server),
             Sandbox(
                 url,
                 workdir,
@@ -151,7 +156,7 @@ def run(backend: str, n: int, max_runs: int, timeout: float, count_traffic: bool
         ):
             uids = [f"uid://X1/X2/X{i:x}" for i in range(n)]
             since = sandbox.store.current_seq(ENTITIES)
-            cpu_before = cpu_seconds()
+            cpu_before = cpu_seconds(server)
             started = time.monotonic()
             launches = []
             for uid in uids:
@@ -161,7 +166,7 @@ def run(backend: str, n: int, max_runs: int, timeout: float, count_traffic: bool
             with ThreadPoolExecutor(1, thread_name_prefix=BENCH_THREAD) as waiter:
                 waiting = waiter.submit(wait_all_delivered, sandbox.store, uids, since, timeout)
                 finished = waiting.result()
-            cpu = {k: round(v - cpu_before[k], 1) for k, v in cpu_seconds().items()}
+            cpu = {k: round(v - cpu_before[k], 1) for k, v in cpu_seconds(server).items()}
             entities = sandbox.store.find(ENTITIES, {"entityId": {"$in": uids}})
         result = figures(backend, n, max_runs, started, launched, finished, entities)
         each_launch = [b - a for a, b in itertools.pairwise([started, *launches])]
