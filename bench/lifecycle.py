@@ -201,7 +201,11 @@ def run_hosts(n: int, max_runs: int, timeout: float) -> Figures:
         cpu_s=raw["cpu_s"],
         load_average_before=load_before,
         launch_ms=launch_figures(raw["launch_seconds"]),
+        requests_per_ous_by_host_and_route={
+            name: round(count / n, 1) for name, count in raw["requests"].most_common()
+        },
     )
+    result["requests_per_ous"] = round(sum(raw["requests"].values()) / n, 1)
     return result
 
 
@@ -257,6 +261,10 @@ def print_table(result: Figures) -> None:
     print(f"  {'stage':<72} {'median s':>9} {'p90 s':>8} {'n':>5}")
     for name, stage in result["stages"].items():
         print(f"  {name:<72} {stage['median_s']:>9} {stage['p90_s']:>8} {stage['n']:>5}")
+    if "requests_per_ous" in result:
+        top = list(result["requests_per_ous_by_host_and_route"].items())[:TOP]
+        print(f"  per OUS: {result['requests_per_ous']} HTTP requests (the server's log)")
+        print("  requests by host and route (per OUS): " + ", ".join(f"{k} {v}" for k, v in top))
     traffic = result.get("traffic_per_ous")
     if traffic is None:
         return
