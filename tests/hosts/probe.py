@@ -29,11 +29,10 @@ from typing import Any
 
 import requests
 
-from drwlab.errors import NotFound
-from drwlab.store import Store, open_store
-from drwlab.uids import uid_to_doc_id
+from drwlab.store import ChangesPage, open_store
 
 POLL = 0.2
+ENDED = object()
 PROG = "2015.1.00657.S"
 
 
@@ -65,27 +64,43 @@ def tcp(host: str, port: int, timeout: float) -> tuple[bool, dict[str, Any]]:
         time.sleep(POLL)
 
 
-def _state(store: Store, uid: str) -> str | None:
-    try:
-        return str(store.get("status-entities", uid_to_doc_id(uid))["state"])
-    except NotFound:
-        return None
-
-
 def states(
     store_url: str, state: str, uids: Sequence[str], every: bool, timeout: float
 ) -> tuple[bool, dict[str, Any]]:
+    """Read the OUSs once, then follow the status entities' feed with their documents:
+    one request and one open connection however many OUSs and changes."""
     deadline = time.monotonic() + timeout
     with open_store(store_url) as store:
-        while True:
-            since = store.current_seq("status-entities")
-            seen = {uid: _state(store, uid) for uid in uids}
-            matches = [s == state for s in seen.values()]
-            if all(matches) if every else any(matches):
-                return True, seen
-            if time.monotonic() > deadline:
-                return False, seen
-            store.wait_for_change("status-entities", since, 1.0)
+        since = store.current_seq("status-entities")
+        wanted = set(uids)
+        seen: dict[str, Any] = dict.fromkeys(uids)
+        for entity in store.find("status-entities", {"entityId": {"$in": list(uids)}}):
+            seen[entity["entityId"]] = entity.get("state")
+        feed = None
+        try:
+            while True:
+                matches = [s == state for s in seen.values()]
+                if all(matches) if every else any(matches):
+                    return True, seen
+                if time.monotonic() > deadline:
+                    return False, seen
+                if feed is None:  # at first, and again if the server ended it
+                    feed = store.follow_changes(
+                        "status-entities", since, heartbeat=POLL, limit=1000, include_docs=True
+                    )
+                page = next(feed, ENDED)
+                if page is ENDED:
+                    feed = None
+                    continue
+                if not isinstance(page, ChangesPage):  # a heartbeat
+                    continue
+                since = page.last_seq
+                for change in page.changes:
+                    doc = change.doc or {}
+                    if doc.get("entityId") in wanted:
+                        seen[doc["entityId"]] = doc.get("state")
+        finally:
+            getattr(feed, "close", lambda: None)()  # a generator: closes its connection
 
 
 def summary(store_url: str) -> tuple[bool, dict[str, Any]]:
