@@ -71,11 +71,8 @@ class Ngas:
             raise TypeError(f"NGAS content must be bytes, not {type(content).__name__}")
         content = bytes(content)
         encoded = base64.b64encode(content).decode("ascii")
+        existing = None  # written as new first: read only when that is a conflict
         for _ in range(_PUT_ATTEMPTS):
-            existing = self._get_doc_or_none(file_id)
-            if existing is not None and existing.get("encodedContents") == encoded:
-                log.debug("ngas: %s already archived, unchanged", file_id)
-                return existing
             doc: Doc = {
                 "_id": file_id,
                 "fileId": file_id,
@@ -89,7 +86,11 @@ class Ngas:
             try:
                 stored = self.store.put(NGAS_DB, doc)
             except Conflict:
-                continue  # someone wrote first: look again, maybe it is our content
+                existing = self._get_doc_or_none(file_id)  # someone wrote first
+                if existing is not None and existing.get("encodedContents") == encoded:
+                    log.debug("ngas: %s already archived, unchanged", file_id)
+                    return existing
+                continue
             log.info("ngas: archived %s (%d bytes)", file_id, len(content))
             return stored
         raise Conflict(f"ngas: gave up writing {file_id!r} after {_PUT_ATTEMPTS} write races")
@@ -122,9 +123,13 @@ class Ngas:
     def missing(self, file_ids: Iterable[str]) -> list[str]:
         """The ids of ``file_ids`` NGAS does not hold, in the given order, without repeats."""
         wanted = list(dict.fromkeys(check_file_id(f) for f in file_ids))
-        # one look-up by id each: a query on _id $in reads every archived file on
+        # by id, all in one look-up: a query on _id $in reads every archived file on
         # either backend, and is asked again at each status change of each OUS
-        return [f for f in wanted if self._get_doc_or_none(f) is None]
+        try:
+            held = self.store.get_many(NGAS_DB, wanted)
+        except NotFound:  # no NGAS database (yet): it holds nothing
+            return wanted
+        return [f for f in wanted if f not in held]
 
     def file_ids(self) -> list[str]:
         """Every archived file id, sorted."""

@@ -96,6 +96,14 @@ class Store(ABC):
         """The current document ``doc_id``; NotFound if absent or deleted."""
 
     @abstractmethod
+    def get_many(self, db: str, doc_ids: Sequence[str]) -> dict[str, Doc]:
+        """The current documents of ``doc_ids`` that exist, by id (missing and deleted
+        ones left out); NotFound for a missing database.
+
+        One request on a server, where ``get`` per document is one each.
+        """
+
+    @abstractmethod
     def put(self, db: str, doc: Mapping[str, Any]) -> Doc:
         """Write ``doc`` and return a copy with its ``_id`` and new ``_rev``.
 

@@ -110,6 +110,26 @@ class CouchDBStore(Store):
         doc: Doc = self._http.json(f"get {db}/{doc_id}", "GET", path(db, doc_id))
         return doc
 
+    def get_many(self, db: str, doc_ids: Sequence[str]) -> dict[str, Doc]:
+        operation = f"get {len(doc_ids)} documents of {db}"
+        keys = list(dict.fromkeys(doc_ids))
+        if not keys:
+            self._http.json(operation, "GET", path(db))  # NotFound for a missing database
+            return {}
+        answer = self._http.json(
+            operation,
+            "POST",
+            path(db, "_all_docs"),
+            params={"include_docs": "true"},
+            body={"keys": keys},
+        )
+        found = {}
+        for row in _member(answer, "rows", operation):
+            doc = row.get("doc")  # None for a deleted document; no "doc" for a missing one
+            if isinstance(doc, dict) and not doc.get("_deleted"):
+                found[doc["_id"]] = doc
+        return found
+
     def put(self, db: str, doc: Mapping[str, Any]) -> Doc:
         written = _prepared(doc)
         doc_id = written["_id"]

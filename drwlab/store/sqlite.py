@@ -55,6 +55,8 @@ CREATE TABLE IF NOT EXISTS indexes (name TEXT PRIMARY KEY, db TEXT NOT NULL, fie
 """
 _DB_NAME = re.compile(r"[a-z][a-z0-9_$()+/-]*")
 _SPECIAL_MEMBERS = ("_id", "_rev", "_deleted")
+_IDS_PER_QUERY = 500
+"""Ids per ``IN (...)`` of ``get_many``: under SQLite's limit on parameters of old builds."""
 
 
 def _as_seq(since: Seq | None) -> int:
@@ -126,6 +128,21 @@ class SQLiteStore(Store):
                 raise NotFound(f"no document {doc_id!r} in {db!r}")
         result: Doc = json.loads(row[0])
         return result
+
+    def get_many(self, db: str, doc_ids: Sequence[str]) -> dict[str, Doc]:
+        keys = list(dict.fromkeys(doc_ids))
+        found: dict[str, Doc] = {}
+        with self._file.connection() as conn:
+            self._require_db(conn, db)
+            for start in range(0, len(keys), _IDS_PER_QUERY):
+                chunk = keys[start : start + _IDS_PER_QUERY]
+                marks = ", ".join("?" * len(chunk))
+                rows = conn.execute(
+                    f"SELECT id, body FROM docs WHERE db = ? AND deleted = 0 AND id IN ({marks})",
+                    (db, *chunk),
+                ).fetchall()
+                found.update((doc_id, json.loads(body)) for doc_id, body in rows)
+        return found
 
     def put(self, db: str, doc: Mapping[str, Any]) -> Doc:
         doc_id = _doc_id(doc)

@@ -87,6 +87,26 @@ def test_a_missing_or_deleted_document_is_not_found(store: Store) -> None:
         store.get(DB, "gone")
 
 
+def test_get_many_gives_the_documents_that_exist_by_id(store: Store) -> None:
+    kept = store.put(DB, {"_id": "kept", "v": 1})
+    updated = store.put(DB, {**store.put(DB, {"_id": "updated", "v": 1}), "v": 2})
+    gone = store.put(DB, {"_id": "gone"})
+    store.delete(DB, "gone", gone["_rev"])
+    found = store.get_many(DB, ["updated", "nobody", "kept", "gone", "kept"])
+    assert found == {"kept": kept, "updated": updated}
+    assert store.get_many(DB, []) == {}
+    with pytest.raises(NotFound):
+        store.get_many("no-such-db", ["kept"])
+    with pytest.raises(NotFound):
+        store.get_many("no-such-db", [])
+
+
+def test_get_many_takes_more_ids_than_one_query_holds(store: Store) -> None:
+    store.bulk_put(DB, [{"_id": f"n{i:04}"} for i in range(1200)])
+    found = store.get_many(DB, [f"n{i:04}" for i in range(0, 1300, 2)])
+    assert sorted(found) == [f"n{i:04}" for i in range(0, 1200, 2)]
+
+
 def test_put_returns_the_document_with_its_id_and_revision(store: Store) -> None:
     written = store.put(DB, {"_id": "x", "v": 1, "nested": {"a": [1, 2]}})
     assert written["_id"] == "x"

@@ -124,6 +124,20 @@ def test_open_store_takes_the_credentials_from_the_settings(guarded_url: str) ->
         assert store.url == guarded_url.replace("http://", "http://admin:***@")
 
 
+def test_the_proxy_of_the_environment_is_used_unless_no_proxy_names_the_host(
+    couch_server: CouchServer, couch: CouchDBStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    couch.put("msgq", {"_id": "seen"})
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{_closed_port()}")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    with CouchDBStore(couch_server.url) as through_proxy, pytest.raises(StoreUnavailable):
+        through_proxy.get("msgq", "seen")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    with CouchDBStore(couch_server.url) as direct:
+        assert direct.get("msgq", "seen")["_id"] == "seen"
+
+
 # -- outages -----------------------------------------------------------------------
 
 
