@@ -41,6 +41,8 @@ from __future__ import annotations
 import copy
 import logging
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -93,6 +95,8 @@ RUN_FIELD = "pipelineRun"
 REQUEST_FIELD = "processingRequest"
 """Entity field: the id of the processing request whose run set Processing."""
 UPDATE_ATTEMPTS = 50
+WRITTEN_KEPT = 2000
+"""Entities the XTSS keeps as it last wrote them (its next change of one starts there)."""
 """Revision races lost in a row before an update gives up with Conflict."""
 
 LAUNCHABLE: tuple[str, ...] = tuple(
@@ -138,6 +142,7 @@ class Xtss(Actor):
     ) -> None:
         super().__init__(bus, store, name=name)
         self.strict = strict
+        self._written = WrittenEntities(WRITTEN_KEPT)
         store.create_db(DB)
         store.ensure_index(DB, ["state", "substate"])
         self._operations: dict[str, Callable[[dict[str, Any]], Any]] = {
@@ -295,7 +300,7 @@ class Xtss(Actor):
         doc.update(state=State.READY_FOR_PROCESSING.value, timestamp=now, history=[])
         _record(doc, "create", actor, reason, now)
         try:
-            stored = self.store.put(DB, doc)
+            stored = self._written.put(uid, self.store.put(DB, doc))
             logger.info("xtss: %s created in %s by %s", uid, doc["state"], actor)
             return stored
         except Conflict:
@@ -421,15 +426,59 @@ class Xtss(Actor):
             check_transition(uid, entity.get("state", ""), target)
 
     def _update(self, uid: str, change: Change) -> Doc:
-        """Apply ``change`` to the current entity and write it, again on a lost race."""
+        """Apply ``change`` to the current entity and write it, again on a lost race.
+
+        The first try starts from the entity as this XTSS last wrote it, without
+        reading it: the write carries that revision, so it succeeds only if nobody
+        changed the entity since, i.e. only if that copy was the current one. If
+        the write conflicts, or ``change`` refuses the copy (another tool may have
+        moved the OUS on), the decision is made again on the entity read afresh.
+        """
+        kept = self._written.get(uid)
+        if kept is not None:
+            try:
+                change(kept)
+                return self._written.put(uid, self.store.put(DB, kept))
+            except (Conflict, IllegalTransition, InvalidMessage):
+                self._written.forget(uid)  # not the current entity, or refused: read it
         for _ in range(UPDATE_ATTEMPTS):
             entity = copy.deepcopy(self.entity(uid))
             change(entity)
             try:
-                return self.store.put(DB, entity)
+                return self._written.put(uid, self.store.put(DB, entity))
             except Conflict:
                 logger.debug("xtss: %s changed meanwhile; trying again", uid)
         raise Conflict(f"xtss: {uid} kept changing; gave up after {UPDATE_ATTEMPTS} attempts")
+
+
+class WrittenEntities:
+    """The last ``size`` entities one XTSS wrote, as written; each ``get`` hands out a copy.
+
+    Shared by the XTSS's handler threads, hence the lock.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._lock = threading.Lock()
+        self._docs: OrderedDict[str, Doc] = OrderedDict()
+
+    def get(self, uid: str) -> Doc | None:
+        with self._lock:
+            doc = self._docs.get(uid)
+            return None if doc is None else copy.deepcopy(doc)
+
+    def put(self, uid: str, doc: Doc) -> Doc:
+        """Keep ``doc`` (just written) for ``uid`` and return it."""
+        with self._lock:
+            self._docs[uid] = copy.deepcopy(doc)
+            self._docs.move_to_end(uid)
+            while len(self._docs) > self._size:
+                self._docs.popitem(last=False)
+        return doc
+
+    def forget(self, uid: str) -> None:
+        with self._lock:
+            self._docs.pop(uid, None)
 
 
 def _set_or_drop(entity: Doc, field: str, value: str | None) -> None:

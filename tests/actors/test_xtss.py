@@ -161,3 +161,34 @@ def test_concurrent_changes_to_one_entity_are_all_kept(xtss: Xtss, store: Store)
     doc = entity(store)
     assert len(doc["flags"]) == 1 + 20
     assert len(doc["history"]) == 1 + 20
+
+
+def test_a_change_after_its_own_write_reads_nothing(
+    client: XtssClient, xtss: Xtss, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client.create(UID, PROG, "PipelineCalibration", "EU")
+    reads: list[str] = []
+    get = store.get
+    monkeypatch.setattr(store, "get", lambda db, doc_id: reads.append(db) or get(db, doc_id))
+    client.set_state(UID, State.PROCESSING)
+    client.set_substate(UID, "")
+    assert "status-entities" not in reads  # it started from the entity it wrote last
+    assert entity(store)["state"] == "Processing"
+
+
+def test_a_change_made_behind_its_back_is_seen_before_the_xtss_decides(
+    client: XtssClient, store: Store
+) -> None:
+    client.create(UID, PROG, "PipelineCalibration", "EU")
+    client.set_state(UID, State.PROCESSING)
+    moved = dict(entity(store), state="ReadyForReview")  # another tool, straight to the store
+    store.put("status-entities", moved)
+    # from its own last copy (Processing) Reviewing is illegal; from the store's, it is legal
+    client.set_state(UID, State.REVIEWING)
+    assert entity(store)["state"] == "Reviewing"
+    moved = dict(entity(store), state="ReadyForProcessing")
+    store.put("status-entities", moved)
+    # from its own last copy (Reviewing) Verified is legal; from the store's, it is not
+    with pytest.raises(IllegalTransition):
+        client.set_state(UID, State.VERIFIED)
+    assert entity(store)["state"] == "ReadyForProcessing"
