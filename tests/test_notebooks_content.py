@@ -53,6 +53,7 @@ EXPLAINED: dict[str, list[str]] = {
         *ORIGIN, "FullyObserved", "recipe", "JAO", "ARC", "executive", "EU", "NA", "EA",
         "launcher", "XTSS", "ReadyForProcessing", "pipeline driver", "Processing", "products",
         "AQUA", "ReadyForReview", "ProcessingProblem", "SOUS", "GOUS", "weblog",
+        "hifa_importdata", "hifa_bandpass",
     ],
     "03-qa2.ipynb": [
         *ORIGIN, "ARC", "executive", "JAO", "ReadyForReview", "QA0", "QA2", "AQUA",
