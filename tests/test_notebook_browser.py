@@ -72,6 +72,12 @@ PICTURES = {
     "03-qa2": '.jp-OutputArea-output table[id^="T_"]',
     "04-delivery": "iframe.drwlab-weblog",
 }
+SCROLL_AND_MEASURE = """element => new Promise(done => {
+    element.scrollIntoView({block: "center"});
+    requestAnimationFrame(() => requestAnimationFrame(
+        () => done(element.getBoundingClientRect().top)));
+})"""
+"""Scroll to an element; its place on screen once the page has drawn two frames."""
 CHECK_LINE = re.compile(r"^[\u2714\u2718] \d\d-[a-z-]+: ", re.MULTILINE)
 PASSED_LINE = re.compile(r"\u2714 \d\d-[a-z-]+: ")
 
@@ -220,9 +226,12 @@ def _check_lines(page: Any) -> list[str]:
 
 
 def _screenshot(page: Any, name: str, anchor: Any) -> None:
-    for _ in range(3):  # the windowed notebook draws the cells around it, which moves it
-        anchor.evaluate("element => element.scrollIntoView({block: 'center'})")
-        page.wait_for_timeout(400)
+    settled = None
+    for _ in range(10):  # the windowed notebook draws the cells around it, which moves it
+        top = anchor.evaluate(SCROLL_AND_MEASURE)
+        if top == settled:
+            break
+        settled = top
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"learner-{name}.png"))
 
