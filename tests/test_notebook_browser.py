@@ -78,6 +78,8 @@ SCROLL_AND_MEASURE = """element => new Promise(done => {
         () => done(element.getBoundingClientRect().top)));
 })"""
 """Scroll to an element; its place on screen once the page has drawn two frames."""
+ECHO = re.compile(r"(np\.)?(True|False)_?|<[\w.]+ object at 0x[0-9a-f]+>|\w+\(.*\)", re.DOTALL)
+"""An output that is only a value's repr: a bool, an object's default repr, a dataclass's."""
 CHECK_LINE = re.compile(r"^[\u2714\u2718] \d\d-[a-z-]+: ", re.MULTILINE)
 PASSED_LINE = re.compile(r"\u2714 \d\d-[a-z-]+: ")
 
@@ -213,11 +215,17 @@ def _urls(page: Any) -> dict[str, str]:
 
 
 def _assert_quiet(page: Any) -> None:
-    """No output area shows a traceback or stderr."""
+    """No output area shows a traceback, stderr, a bare repr echo or a long raw dict."""
     stderr = page.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')
     assert stderr.count() == 0, stderr.first.text_content() or ""
     errors = page.locator(".jp-OutputArea-output", has_text="Traceback")
     assert errors.count() == 0, errors.first.text_content() or ""
+    texts = page.locator('.jp-OutputArea-output[data-mime-type="text/plain"]').all_text_contents()
+    assert any("'dashboard'" in text for text in texts), "sb.urls is among the text outputs read"
+    echoes = [text for text in texts if ECHO.fullmatch(text.strip())]
+    assert echoes == [], "repr echoes"
+    dumps = [text[:80] for text in texts if text.lstrip().startswith("{") and text.count("\n") > 10]
+    assert dumps == [], "raw dicts of more than 10 lines"
 
 
 def _check_lines(page: Any) -> list[str]:
