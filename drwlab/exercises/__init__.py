@@ -77,7 +77,7 @@ EXERCISES: dict[str, Exercise] = {
                  qa2_exercises.decide_twice, "status-entities"),
         Exercise("04-semipass-delivery", "04-delivery", "Deliver a semi-passed OUS",
                  delivery_exercises.semipass_delivery, "status-entities",
-                 ("sb", "wait_for_weblog")),
+                 ("sb", "nb")),
         Exercise("04-metadata-ids", "04-delivery", "Metadata versus delivery status",
                  delivery_exercises.metadata_ids, "delivery-status"),
     )

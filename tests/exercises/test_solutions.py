@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from drwlab import MessageBus
+from drwlab import notebook as nb
 from drwlab.exercises import EXERCISES, add_failing_driver, evaluate, solution_path
-from drwlab.notebook import wait_for_weblog
 from drwlab.sandbox import Sandbox
 from tests.actors.conftest import wait_until
 
@@ -47,7 +47,7 @@ def ready_for_review(sandbox: Sandbox, *uids: str) -> None:
         sandbox.launch(PROJECT, uid)
     for uid in uids:
         sandbox.wait_for(uid, "ReadyForReview", timeout=60)
-        wait_for_weblog(sandbox, uid)
+        nb.wait_for_weblog(sandbox, uid)
 
 
 @pytest.fixture
@@ -86,7 +86,7 @@ def test_03_qa2_exercises(sandbox: Sandbox) -> None:
 
 
 def test_04_delivery_exercises(sandbox: Sandbox) -> None:
-    namespace: dict[str, Any] = {"sb": sandbox, "wait_for_weblog": wait_for_weblog}
+    namespace: dict[str, Any] = {"sb": sandbox, "nb": nb}
     ready_for_review(sandbox, "uid://X1/X1/Xb0")
     sandbox.qa2.review("uid://X1/X1/Xb0")
     sandbox.qa2.decide("uid://X1/X1/Xb0", "Pass")
