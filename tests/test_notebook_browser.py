@@ -66,12 +66,21 @@ SOLVED = {
     "03-qa2": "03-decide-twice",
     "04-delivery": "04-metadata-ids",
 }
-# A second picture per notebook, of what it is about (none for 01: its board is the first).
+# More pictures per notebook, of what it is about (the board is the first of each).
 PICTURES = {
-    "02-pipeline": "iframe.drwlab-weblog",
-    "03-qa2": '.jp-OutputArea-output table[id^="T_"]',
-    "04-delivery": "iframe.drwlab-weblog",
+    "01-bus": (".drwlab-system-map", ".drwlab-live-sequence"),
+    "02-pipeline": (".drwlab-live-sequence", "iframe.drwlab-weblog"),
+    "03-qa2": (".jp-OutputArea-output table.qa-scores",),
+    "04-delivery": (".drwlab-live-timeline", "iframe.drwlab-weblog"),
 }
+LINKS = ".jp-OutputArea-output .drwlab-links a"
+"""The sandbox's links, shown by ``nb.links(sb)`` in the notebook's last output."""
+WRAPPED = """elements => elements.filter(element => {
+    const range = document.createRange();
+    range.selectNodeContents(element);
+    return range.getClientRects().length > 1;
+}).map(element => element.textContent)"""
+"""The texts among ``elements`` that the browser broke over more than one line."""
 SCROLL_AND_MEASURE = """element => new Promise(done => {
     element.scrollIntoView({block: "center"});
     requestAnimationFrame(() => requestAnimationFrame(
@@ -201,16 +210,18 @@ def _run_all(page: Any) -> float:
     started = time.monotonic()
     page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
     page.locator('.lm-Menu-itemLabel:text-is("Run All Cells")').click()
-    links = page.locator(".jp-OutputArea-output", has_text="'dashboard': 'http://")
-    links.first.wait_for(state="attached", timeout=RUN_ALL_TIMEOUT_MS)
+    page.locator(LINKS).first.wait_for(state="attached", timeout=RUN_ALL_TIMEOUT_MS)
     return time.monotonic() - started
 
 
 def _urls(page: Any) -> dict[str, str]:
-    """The sandbox's links, read from the notebook's last output (``sb.urls``)."""
-    text = page.locator(".jp-OutputArea-output", has_text="'dashboard': 'http://").first
-    urls = dict(re.findall(r"'([\w.]+)': '(http://[^']+)'", text.text_content() or ""))
-    assert "dashboard" in urls, text.text_content() or ""
+    """The sandbox's links, read from the notebook's last output (``nb.links(sb)``)."""
+    links = page.locator(LINKS)
+    urls = {
+        (links.nth(i).text_content() or "").strip(): links.nth(i).get_attribute("href") or ""
+        for i in range(links.count())
+    }
+    assert "dashboard" in urls, urls
     return urls
 
 
@@ -221,7 +232,6 @@ def _assert_quiet(page: Any) -> None:
     errors = page.locator(".jp-OutputArea-output", has_text="Traceback")
     assert errors.count() == 0, errors.first.text_content() or ""
     texts = page.locator('.jp-OutputArea-output[data-mime-type="text/plain"]').all_text_contents()
-    assert any("'dashboard'" in text for text in texts), "sb.urls is among the text outputs read"
     echoes = [text for text in texts if ECHO.fullmatch(text.strip())]
     assert echoes == [], "repr echoes"
     dumps = [text[:80] for text in texts if text.lstrip().startswith("{") and text.count("\n") > 10]
@@ -319,8 +329,8 @@ def test_a_learner_runs_the_notebook_at_peoples_timings(lab: Lab, notebook: str)
             assert not any(PASSED_LINE.search(line) for line in checks), checks
             board = page.locator(".drwlab-live-board").first
             _screenshot(page, notebook, board)
-            if notebook in PICTURES:
-                _screenshot(page, f"{notebook}-2", page.locator(PICTURES[notebook]).first)
+            for number, picture in enumerate(PICTURES[notebook], start=2):
+                _screenshot(page, f"{notebook}-{number}", page.locator(picture).first)
 
             urls = _urls(page)
             for name in ("dashboard", "weblogs.JAO"):
@@ -328,6 +338,9 @@ def test_a_learner_runs_the_notebook_at_peoples_timings(lab: Lab, notebook: str)
 
             _launch_from_a_fresh_cell(page)
             _board_shows(page, FRESH_OUS)
+            words = board.locator("th abbr, .card .uid")
+            assert words.count() >= 10, "nine state headings and a card at least"
+            assert words.evaluate_all(WRAPPED) == [], "a state name or uid broken over two lines"
 
             _solve(page, SOLVED[notebook])
             if notebook == "03-qa2":

@@ -5,8 +5,10 @@
     sb = nb.start_sandbox()
     nb.live_board(sb)
     nb.tables.unread_messages(sb.store)
+    nb.system_map(sb, highlight="Processing")
 
-It sits above the Sandbox and the views: widgets (``live``), the QA2 review
+It sits above the Sandbox and the views: widgets (``live``, and the live
+pictures of ``pictures``), the QA2 review
 panel (``qa2_panel``), notebook helpers (``helpers``) and the kernel's one
 Sandbox (``kernel``, the only kernel-wide global in drwlab). It needs the
 ``lab`` extra (ipywidgets, IPython): ``pip install 'drwlab[lab]'``. Nothing
@@ -27,38 +29,50 @@ from drwlab.notebook.helpers import (
     check,
     entity_history,
     latest_weblog_stem,
+    links,
     messages,
+    qa_scores,
     show_html,
     show_lifecycle,
     show_weblog,
     tree,
     wait_for_weblog,
     wait_until,
+    words,
 )
-from drwlab.notebook.kernel import autopilot, start_sandbox, stop_sandbox
+from drwlab.notebook.kernel import autopilot, quiet_logging, start_sandbox, stop_sandbox
 from drwlab.notebook.live import LiveView, live_board, live_tables, live_view
+from drwlab.notebook.pictures import LivePicture, live_sequence, live_timeline, system_map
 from drwlab.notebook.qa2_panel import QA2Panel, qa2_panel
 from drwlab.views import tables
 
 __all__ = [
+    "LivePicture",
     "LiveView",
     "QA2Panel",
     "autopilot",
     "check",
     "entity_history",
     "latest_weblog_stem",
+    "links",
     "live_board",
+    "live_sequence",
     "live_tables",
+    "live_timeline",
     "live_view",
     "messages",
     "qa2_panel",
+    "qa_scores",
+    "quiet_logging",
     "show_html",
     "show_lifecycle",
     "show_weblog",
     "start_sandbox",
     "stop_sandbox",
+    "system_map",
     "tables",
     "tree",
     "wait_for_weblog",
     "wait_until",
+    "words",
 ]

@@ -5,7 +5,9 @@
 - ``wait_until(...)``: wait for a condition with a deadline (never a bare sleep);
 - ``messages(...)``, ``entity_history(...)``, ``tree(...)``: what the notebooks look at;
 - ``wait_for_weblog(...)``, ``show_weblog(...)``, ``show_html(...)``: weblogs and reports;
-- ``check(...)``: the verdict of an exercise's checking cell.
+- ``check(...)``: the verdict of an exercise's checking cell;
+- ``qa_scores(...)``, ``links(...)``, ``words(...)``: an OUS's QA scores coloured by band,
+  the sandbox's links, the notebook's words (collapsed).
 
 The markup comes from the renderers (``views.html``, ``views.diagram``), the
 data from the read models (``views.tables``): nothing is built twice.
@@ -14,13 +16,14 @@ data from the read models (``views.tables``): nothing is built twice.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TypeVar, cast
 
 import pandas as pd
 from IPython import display as ipython_display
 
+from drwlab.glossary import glossary_html
 from drwlab.lifecycle import State
 from drwlab.notebook.qa2_panel import weblog_index
 from drwlab.products import weblog_name
@@ -29,7 +32,14 @@ from drwlab.store.base import Store
 from drwlab.views import tables
 from drwlab.views.analysis import transition_counts
 from drwlab.views.diagram import lifecycle_svg
-from drwlab.views.html import esc, served_frame, verdict_html, weblog_frame
+from drwlab.views.html import (
+    esc,
+    links_html,
+    qa_scores_html,
+    served_frame,
+    verdict_html,
+    weblog_frame,
+)
 from drwlab.views.tables import bus_messages, state_history
 
 T = TypeVar("T")
@@ -144,3 +154,27 @@ def check(passed: bool, success: str, hint: str) -> bool:
     """Display an exercise's verdict: ``success`` when ``passed``, else ``hint``."""
     _show_html(verdict_html(passed, success, hint))
     return passed
+
+
+def qa_scores(sandbox: Sandbox, uid: str) -> None:
+    """Display the QA scores of the OUS's latest pipeline run, each coloured by its band."""
+    scores = tables.qa_scores(sandbox.store, uid)
+    if not scores.empty:
+        scores = scores[scores["timestamp"] == scores["timestamp"].max()]
+    _show_html(qa_scores_html(scores))
+
+
+def links(sandbox: Sandbox) -> None:
+    """Display the sandbox's web pages (dashboard, served caches) as links that open in a tab."""
+    _show_html(f'<div class="drwlab-links">{links_html(sandbox.urls)}</div>')
+
+
+def words(terms: Iterable[str]) -> None:
+    """Display the glossary entries of ``terms``, collapsed under one line to click open.
+
+    Raises ``drwlab.glossary.UnknownTerm`` for a word the glossary lacks.
+    """
+    _show_html(
+        '<details class="drwlab-words"><summary>The words of this notebook (click to open)'
+        f"</summary>{glossary_html(list(terms))}</details>"
+    )

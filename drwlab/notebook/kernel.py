@@ -48,6 +48,7 @@ def start_sandbox(
     failure_rate: float = 0.1,
     time_scale: float | None = None,
     executives: tuple[str, ...] = ("EU",),
+    quiet: bool = True,
 ) -> Sandbox:
     """The kernel's running Sandbox with these options: reused if it runs, else started.
 
@@ -55,8 +56,11 @@ def start_sandbox(
     command) or the original's timings. The sandbox starts on a fresh
     temporary work dir and SQLite store. AQUA QA2 never decides by itself
     here: in the notebooks a person (or, under the autopilot, the notebook's
-    own code) presses the buttons.
+    own code) presses the buttons. ``quiet`` keeps log lines out of the
+    cells' outputs (see :func:`quiet_logging`).
     """
+    if quiet:
+        quiet_logging()
     options: dict[str, Any] = {
         "seed": seed,
         "failure_rate": failure_rate,
@@ -78,6 +82,17 @@ def start_sandbox(
             _KERNEL.exit_hook_registered = True
         log.info("notebook sandbox started: %r", sandbox)
         return sandbox
+
+
+def quiet_logging() -> None:
+    """Log errors only, in this kernel.
+
+    In a notebook every log record at WARNING or above reaches a cell's output
+    as stderr (Python's last-resort handler), which looks like a failure; the
+    board and the tables already show what the actors do. This is the
+    notebook's own logging set-up, so it changes the kernel's root logger.
+    """
+    logging.getLogger().setLevel(logging.ERROR)
 
 
 def stop_sandbox() -> None:

@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import ipywidgets as widgets
+from IPython import display as ipython_display
 
 from drwlab.sandbox import Sandbox
 from drwlab.store.base import Store
@@ -34,6 +35,12 @@ from drwlab.wire import STATUS_DB
 BOARD = "board"
 STATUS_TABLE = "status-entities"
 
+DOCK_TITLE = "drwlab board"
+DOCKED_NOTE = (
+    '<p class="drwlab-docked">The board is open in the side panel on the right '
+    "(tab <b>drwlab board</b>): it stays in view while you scroll.</p>"
+)
+
 ROW_LIMIT = 50
 """Rows shown per live table (the rest is counted, not drawn)."""
 
@@ -46,11 +53,17 @@ def parts() -> dict[str, str]:
     return {BOARD: STATUS_DB} | {name: spec.db for name, spec in TABLES.items()}
 
 
-def render_part(store: Store, name: str) -> str:
-    """The HTML of part ``name`` read from ``store`` now."""
+def render_part(store: Store, name: str, *, narrow: bool = False) -> str:
+    """The HTML of part ``name`` read from ``store`` now (``narrow``: the board in rows)."""
     if name == BOARD:
-        return fragments.board_html(board(store))
+        draw = fragments.board_rows_html if narrow else fragments.board_html
+        return draw(board(store))
     return fragments.spec_table(TABLES[name], read_table(store, name), limit=ROW_LIMIT)
+
+
+def show(widget: Any) -> None:
+    """Display ``widget`` where the cell's output goes (IPython ships no type hints)."""
+    cast(Callable[[object], None], ipython_display.display)(widget)
 
 
 def scoped_style(css: str, scope: str) -> str:
@@ -70,7 +83,7 @@ def scoped_style(css: str, scope: str) -> str:
 
 WIDGET_STYLE = """
 .widget-html-content { line-height: 1.35; }
-.board th { font-size: .8em; overflow-wrap: anywhere; vertical-align: bottom; }
+.board th { font-size: .8em; white-space: nowrap; vertical-align: bottom; }
 .board .card .uid { font-size: .8em; }
 """
 """What JupyterLab's widget CSS needs on top of the dashboard's (it sets a 28 px line height)."""
@@ -128,6 +141,7 @@ class LiveView:
             self.parts[name] = part
         self.status = widgets.HTML(value="")
         self.status.add_class("drwlab-live-status")
+        self.sidecar: Any = None
         self.widget = self._layout(title)
         self._reads = {name: known[name] for name in names}
         self.follower = Follower(
@@ -160,7 +174,7 @@ class LiveView:
         """Redraw the parts that read a database in ``changed`` (None: every part)."""
         for name, part in self.parts.items():
             if changed is None or self._reads[name] in changed:
-                part.value = render_part(self.store, name)
+                part.value = render_part(self.store, name, narrow=self.sidecar is not None)
         self.status.value = f'<span class="updated">updated {timestamp()} UTC</span>'
 
     @property
@@ -187,7 +201,19 @@ class LiveView:
         """True while the view follows the store."""
         return self.follower.running
 
+    def dock(self, title: str) -> None:
+        """Show the view in JupyterLab's side panel, titled ``title``, instead of in the cell."""
+        from sidecar import Sidecar  # the lab extra; imported here, the only user
+
+        panel = Sidecar(title=title)
+        panel.add_class("drwlab-sidecar")
+        with panel:
+            show(self.widget)
+        self.sidecar = panel  # from now on the board is drawn in rows: the panel is narrow
+
     def _repr_mimebundle_(self, **kwargs: Any) -> Mapping[str, Any] | None:
+        if self.sidecar is not None:
+            return {"text/html": DOCKED_NOTE, "text/plain": "the board is in the side panel"}
         bundle: Mapping[str, Any] | None = self.widget._repr_mimebundle_(**kwargs)
         return bundle
 
@@ -199,9 +225,16 @@ def live_view(
     return LiveView(source, names, rest=rest, title=title).start()
 
 
-def live_board(source: Source, *, rest: float = REST) -> LiveView:
-    """The OUSs in columns by state, with substate, executive and time, updating live."""
-    return live_view(source, [BOARD], rest=rest)
+def live_board(source: Source, *, rest: float = REST, dock: bool = False) -> LiveView:
+    """The OUSs in columns by state, with substate, executive and time, updating live.
+
+    With ``dock`` the board opens in JupyterLab's side panel (a ``sidecar``), where
+    it stays in view while the notebook scrolls; the cell then shows a note.
+    """
+    view = LiveView(source, [BOARD], rest=rest)
+    if dock:
+        view.dock(DOCK_TITLE)
+    return view.start()
 
 
 def live_tables(

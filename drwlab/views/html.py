@@ -15,7 +15,9 @@ from urllib.parse import urljoin, urlsplit
 
 import pandas as pd
 
+from drwlab.glossary import tooltip_html
 from drwlab.lifecycle import State
+from drwlab.qa import qa_band
 from drwlab.views.registry import CELL_CLASSES, TABLES, TableSpec
 from drwlab.views.tables import Board, Snapshot, plain
 
@@ -44,11 +46,13 @@ caption { font-size: larger; font-style: italic; font-weight: bold; }
 .tables { display: flex; flex-wrap: wrap; gap: 8px; align-items: flex-start; }
 .table-div { border: 1px solid gray; margin: 4px 0; padding: 2px; overflow-x: auto; }
 .wide { width: 100%; }
-.board { width: 100%; table-layout: fixed; border-collapse: collapse; }
-.board th { font-size: .85em; border-bottom: 3px solid #ccc; }
+.board-scroll { overflow-x: auto; max-width: 100%; }
+.board { min-width: 100%; border-collapse: collapse; }
+.board th { font-size: .85em; border-bottom: 3px solid #ccc; white-space: nowrap; }
 .board td { padding: 2px; }
 .card { border-left: 4px solid #999; background: #fafafa; margin: 2px 0; padding: 2px 4px; }
-.card .uid { display: block; font-family: monospace; font-size: .9em; word-break: break-all; }
+.card .uid { display: block; font-family: monospace; font-size: .9em; white-space: nowrap; }
+.card .small { white-space: nowrap; }
 .small { font-size: smaller; color: #555; }
 .count { font-size: smaller; color: #777; font-weight: normal; }
 .empty { color: #888; font-style: italic; }
@@ -111,20 +115,37 @@ def _column(state: str, cards: Sequence[Mapping[str, Any]], limit: int | None) -
     )
 
 
+def board_rows_html(board: Board, *, limit: int | None = None) -> str:
+    """The board turned on its side, one row per state: for a narrow panel (the sidecar)."""
+    rows = "".join(
+        f'<tr><th style="border-left: 4px solid {state_color(state)}">{tooltip_html(state)} '
+        f'<span class="count">{len(cards)}</span></th></tr>'
+        f"<tr>{_column(state, cards, limit)}</tr>"
+        for state, cards in board.items()
+    )
+    return (
+        '<div class="board-scroll"><table class="board board-rows">'
+        f"<caption>ObsUnitSets status entities</caption>{rows}</table></div>"
+    )
+
+
 def board_html(board: Board, *, limit: int | None = None) -> str:
     """The OUSs in one column per state, like the original dashboard's first table.
 
     ``limit`` keeps the newest cards of each column and says how many were left out.
+    No state name or uid is ever broken over two lines: a board wider than its
+    page scrolls sideways instead, and each state's heading explains it on hover.
     """
     heads = "".join(
-        f'<th style="border-bottom-color: {state_color(state)}">{esc(state)} '
+        f'<th style="border-bottom-color: {state_color(state)}">{tooltip_html(state)} '
         f'<span class="count">{len(cards)}</span></th>'
         for state, cards in board.items()
     )
     cells = "".join(_column(state, cards, limit) for state, cards in board.items())
     return (
-        '<table class="board"><caption>ObsUnitSets status entities</caption>'
-        f"<tr>{heads}</tr><tr>{cells}</tr></table>"
+        '<div class="board-scroll"><table class="board">'
+        "<caption>ObsUnitSets status entities</caption>"
+        f"<tr>{heads}</tr><tr>{cells}</tr></table></div>"
     )
 
 
@@ -224,15 +245,16 @@ def weblog_frame(page: str, base_url: str | None = None, height: int = 300) -> s
 
     With ``base_url`` the weblog's own links (stage pages) open from the served
     weblog in a new tab. The frame runs no scripts, and works on a remote
-    Jupyter too (nothing is fetched from the kernel's host).
+    Jupyter too (nothing is fetched from the kernel's host). The frame sits in a
+    ``<div>``: IPython warns about HTML that starts with ``<iframe``.
     """
     if base_url:
         base = f'<base href="{esc(urljoin(base_url, "."))}" target="_blank">'
         page = page.replace("<head>", "<head>" + base, 1) if "<head>" in page else base + page
     return (
-        f'<iframe class="drwlab-weblog" srcdoc="{esc(page)}" '
+        f'<div class="drwlab-weblog-frame"><iframe class="drwlab-weblog" srcdoc="{esc(page)}" '
         'sandbox="allow-popups allow-popups-to-escape-sandbox" '
-        f'style="width: 100%; height: {int(height)}px; border: 1px solid #ccc;"></iframe>'
+        f'style="width: 100%; height: {int(height)}px; border: 1px solid #ccc;"></iframe></div>'
     )
 
 
@@ -261,3 +283,26 @@ def verdict_html(passed: bool, success: str, hint: str) -> str:
     else:
         text, color = "\u2718 Not yet: " + hint, "#b71c1c"
     return f'<p style="color: {color}; font-weight: bold">{esc(text)}</p>'
+
+
+def qa_scores_html(scores: pd.DataFrame) -> str:
+    """One run's QA scores (``stage``, ``name``, ``score`` columns) as a table, each score
+    coloured by its band (``drwlab.qa.qa_band``), the band named and explained on hover."""
+    if scores.empty:
+        return '<p class="empty">no QA scores yet</p>'
+    rows = []
+    for stage, name, score in scores[["stage", "name", "score"]].itertuples(index=False):
+        if stage is None or not isinstance(score, (int, float)):
+            rows.append(f'<tr><td colspan="4" class="error">{esc(name)}</td></tr>')
+            continue
+        band = qa_band(float(score))
+        rows.append(
+            f'<tr data-band="{esc(band.name)}"><td>{esc(stage)}</td><td>{esc(name)}</td>'
+            f'<td style="background: {band.background}; color: {band.foreground}; '
+            f'font-weight: bold" title="{esc(band.colour)}: {esc(band.meaning)}">'
+            f"{float(score):.2f}</td><td>{esc(band.name)}</td></tr>"
+        )
+    return (
+        '<table class="data qa-scores"><tr><th>Stage</th><th>Task</th><th>QA score</th>'
+        f"<th>Band</th></tr>{''.join(rows)}</table>"
+    )

@@ -19,6 +19,9 @@ from drwlab.views.html import esc, state_color
 
 _STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600, 43200, 86400)
 TOP, AXIS = 24, 20
+MIN_SEGMENT = 5.0
+"""Least width of a state on the chart, in px: a state shorter than that (Verified, the
+first ingestion substates) gets an outlined marker this wide on top, so that it is seen."""
 
 
 def _step(span: float, max_ticks: int = 8) -> int:
@@ -65,17 +68,25 @@ def _legend(y: float, width: int) -> tuple[str, float]:
 def _row(
     uid: str, segs: list[Segment], y: float, x0: float, t0: datetime, scale: float, height: int
 ) -> str:
-    rects = []
+    rects: list[str] = []
+    markers: list[str] = []
     for seg in segs:
         x = x0 + (seg.start - t0).total_seconds() * scale
-        w = max(1.0, (seg.stop - seg.start).total_seconds() * scale)
-        subs = f" ({', '.join(seg.substates)})" if seg.substates else ""
         secs = (seg.stop - seg.start).total_seconds()
+        subs = f" ({', '.join(seg.substates)})" if seg.substates else ""
+        title = f"<title>{esc(uid)}: {esc(seg.state)}{esc(subs)} for {secs:.1f} s</title>"
         rects.append(
             f'<rect class="segment" data-state="{esc(seg.state)}" x="{x:.1f}" y="{y + 1}" '
-            f'width="{w:.1f}" height="{height - 2}" fill="{state_color(seg.state)}">'
-            f"<title>{esc(uid)}: {esc(seg.state)}{esc(subs)} for {secs:.1f} s</title></rect>"
+            f'width="{max(1.0, secs * scale):.1f}" height="{height - 2}" '
+            f'fill="{state_color(seg.state)}">{title}</rect>'
         )
+        if secs * scale < MIN_SEGMENT:
+            markers.append(
+                f'<rect class="brief" data-state="{esc(seg.state)}" x="{x:.1f}" y="{y + 1}" '
+                f'width="{MIN_SEGMENT}" height="{height - 2}" fill="{state_color(seg.state)}" '
+                f'stroke="#263238" stroke-width="1">{title}</rect>'
+            )
+    rects += markers  # drawn last, outlined, so that the next state does not cover them
     return (
         f'<g class="ous" data-uid="{esc(uid)}"><text x="{x0 - 6}" y="{y + height - 4}" '
         f'font-size="11" text-anchor="end" font-family="monospace">{esc(uid)}</text>'

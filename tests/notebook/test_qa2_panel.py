@@ -168,6 +168,6 @@ def test_stopping_the_sandbox_stops_the_panel_follower(tmp_path: Path) -> None:
 
 def test_the_inline_weblog_is_escaped_and_runs_no_scripts() -> None:
     frame = weblog_frame('<html><head></head><body>"<script>x()</script>"</body></html>')
-    assert frame.startswith('<iframe class="drwlab-weblog" srcdoc="')
+    assert frame.startswith('<div class="drwlab-weblog-frame"><iframe class="drwlab-weblog"')
     assert "<script>" not in frame
     assert 'sandbox="allow-popups' in frame and "allow-scripts" not in frame

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
+
+import pandas as pd
 
 from drwlab.lifecycle import State
 from drwlab.store.base import Store
@@ -90,3 +93,36 @@ def test_a_board_column_keeps_its_newest_cards_and_counts_the_rest() -> None:
     assert "uid://X1/X1/Xa1" in markup and "uid://X1/X1/Xa2" not in markup
     assert "1 more not shown" in markup
     assert '<span class="count">3</span>' in markup
+
+
+def test_board_headings_explain_their_state_and_nothing_on_the_board_wraps() -> None:
+    markup = html.board_html({"ReadyForProcessing": [{"uid": "uid://X1/X1/Xb0"}]})
+
+    heading = markup.split("<th", 1)[1].split("</th>", 1)[0]
+    assert '<abbr class="drwlab-term" title="' in heading
+    assert ">ReadyForProcessing</abbr>" in heading
+    assert markup.startswith('<div class="board-scroll">')
+    for rule in (".board th {", ".card .uid {"):
+        declaration = html.STYLE.split(rule, 1)[1].split("}", 1)[0]
+        assert "white-space: nowrap" in declaration, rule
+    assert "table-layout: fixed" not in html.STYLE
+
+
+def test_qa_scores_are_coloured_and_named_by_band() -> None:
+    scores = pd.DataFrame({"stage": [1, 2, 3], "name": ["a", "b", "c"], "score": [0.95, 0.5, 0.2]})
+
+    markup = html.qa_scores_html(scores)
+
+    bands = re.findall(r'data-band="(\w+)"', markup)
+    assert bands == ["optimal", "warning", "error"]
+    assert "background: #ffcdd2" in markup  # the error band's colour, on 0.20
+    assert ">0.20</td><td>error</td>" in markup
+
+
+def test_the_board_in_rows_has_a_row_per_state_and_keeps_the_state_cells() -> None:
+    cards = [{"uid": "uid://X1/X1/Xb0", "timestamp": "t"}]
+    markup = html.board_rows_html({"ReadyForReview": cards, "Delivered": []})
+
+    assert markup.count("<tr>") == 4  # a heading row and a cards row per state
+    assert '<td data-state="ReadyForReview"><div class="card"' in markup
+    assert ">ReadyForReview</abbr>" in markup

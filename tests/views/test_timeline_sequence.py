@@ -132,3 +132,21 @@ def test_listener_identities_name_their_actor() -> None:
     assert actor_name("xtss@host:12") == "xtss"
     assert actor_name("pipeline-driver.EU-1@host:12") == "pipeline-driver.EU"
     assert actor_name(None) == "?"
+
+
+def test_a_state_too_short_to_draw_gets_a_marker_on_top(store: Store) -> None:
+    store.put(STATUS_DB, status_doc(A, DELIVERED_PATH, step=0.2))  # 0.2 s per state
+    store.put(STATUS_DB, status_doc(B, PROBLEM_PATH, step=60.0))  # a chart of 2 minutes
+
+    svg = timeline_svg(tables.state_history(store))  # 750 px for 120 s: 0.2 s is 1.25 px
+
+    markers = groups(svg).get("brief", [])
+    assert [m["data-state"] for m in markers][:3] == [
+        "ReadyForProcessing",
+        "Processing",
+        "ReadyForReview",
+    ]
+    assert all(float(str(m["width"])) >= 5 for m in markers)
+    row_a = svg.split(f'data-uid="{B}"')[0]
+    assert row_a.index('class="brief"') > row_a.rindex('class="segment"')  # drawn on top
+    assert len(groups(svg)["segment"]) == 7 + 3  # the segments themselves are unchanged
