@@ -81,6 +81,17 @@ WRAPPED = """elements => elements.filter(element => {
     return range.getClientRects().length > 1;
 }).map(element => element.textContent)"""
 """The texts among ``elements`` that the browser broke over more than one line."""
+CUT_OFF = """pictures => pictures.filter(picture => {
+    const svg = picture.querySelector("svg");
+    const content = picture.querySelector(".widget-html-content");
+    if (!svg || !content) return false;
+    const right = picture.getBoundingClientRect().right + 1;
+    const fits = svg.getBoundingClientRect().right <= right;
+    const scrolls = getComputedStyle(content).overflowX === "auto"
+        && content.getBoundingClientRect().right <= right;
+    return !fits && !scrolls;
+}).map(picture => picture.className)"""
+"""The live pictures among ``pictures`` that stick out of the cell, cut off (not scrolling)."""
 SCROLL_AND_MEASURE = """element => new Promise(done => {
     element.scrollIntoView({block: "center"});
     requestAnimationFrame(() => requestAnimationFrame(
@@ -329,6 +340,7 @@ def test_a_learner_runs_the_notebook_at_peoples_timings(lab: Lab, notebook: str)
             assert not any(PASSED_LINE.search(line) for line in checks), checks
             board = page.locator(".drwlab-live-board").first
             _screenshot(page, notebook, board)
+            assert page.locator(".drwlab-picture").evaluate_all(CUT_OFF) == []
             for number, picture in enumerate(PICTURES[notebook], start=2):
                 _screenshot(page, f"{notebook}-{number}", page.locator(picture).first)
 

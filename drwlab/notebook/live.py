@@ -82,11 +82,16 @@ def scoped_style(css: str, scope: str) -> str:
 
 
 WIDGET_STYLE = """
-.widget-html-content { line-height: 1.35; }
+.widget-html-content { line-height: 1.35; min-width: 0; }
 .board th { font-size: .8em; white-space: nowrap; vertical-align: bottom; }
+.board th .count { display: block; }
 .board .card .uid { font-size: .8em; }
+.board .card .small { font-size: .75em; }
 """
-"""What JupyterLab's widget CSS needs on top of the dashboard's (it sets a 28 px line height)."""
+"""What JupyterLab's widget CSS needs on top of the dashboard's: it sets a 28 px line height,
+and lets an HTML widget grow as wide as its content (``min-width: 0`` makes a board wider
+than the cell scroll sideways instead of being cut off); the counts go under the state
+names and the card's details are smaller, so that nine columns fit a 1,440-px window."""
 
 
 def style_tag(scope: str = ".drwlab-live") -> str:
@@ -135,7 +140,9 @@ class LiveView:
         self.store = store_of(source)
         self.parts: dict[str, widgets.HTML] = {}
         for name in names:
-            part = widgets.HTML(value="")
+            # the board is as wide as its cell and scrolls sideways, never breaking a word
+            wide = {"width": "100%", "overflow": "auto"} if name == BOARD else {}
+            part = widgets.HTML(value="", layout=widgets.Layout(**wide))
             part.add_class("drwlab-live-part")
             part.add_class(f"drwlab-live-{name}")
             self.parts[name] = part

@@ -26,6 +26,12 @@ from drwlab.views.tables import message_counts, state_history
 from drwlab.views.timeline import timeline_svg
 from drwlab.wire import MSGQ, STATUS_DB
 
+FIT_TO_CELL = (
+    "<style>.drwlab-picture > .widget-html-content { min-width: 0; overflow-x: auto; }</style>"
+)
+"""A picture wider than its cell scrolls sideways, at full size: never cut off, never shrunk
+(ipywidgets lets an HTML widget's content grow as wide as it is, then clips it)."""
+
 Draw = Callable[[Store], str]
 """A picture's renderer: the store in, SVG or HTML out."""
 
@@ -48,7 +54,7 @@ class LivePicture:
     ) -> None:
         self.store = store_of(source)
         self.draw = draw
-        self.widget = widgets.HTML(value="")
+        self.widget = widgets.HTML(value="", layout=widgets.Layout(width="100%"))
         self.widget.add_class("drwlab-picture")
         self.widget.add_class(css_class)
         self.follower = Follower(
@@ -64,8 +70,8 @@ class LivePicture:
         return f"LivePicture({self.widget._dom_classes!r}, {self.follower!r})"
 
     def refresh(self, changed: frozenset[str] | None = None) -> None:
-        """Redraw the picture from the store now (in a box that scrolls sideways if wider)."""
-        self.widget.value = f'<div style="overflow-x: auto">{self.draw(self.store)}</div>'
+        """Redraw the picture from the store now (scrolling sideways if wider than the cell)."""
+        self.widget.value = FIT_TO_CELL + self.draw(self.store)
 
     @property
     def renders(self) -> int:
