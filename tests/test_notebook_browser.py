@@ -73,6 +73,8 @@ PICTURES = {
     "03-qa2": (".jp-OutputArea-output table.qa-scores",),
     "04-delivery": (".drwlab-live-timeline", "iframe.drwlab-weblog"),
 }
+DOCKED = {"02-pipeline"}
+"""The notebooks whose board docks in JupyterLab's side panel (``nb.live_board(sb, dock=True)``)."""
 LINKS = ".jp-OutputArea-output .drwlab-links a"
 """The sandbox's links, shown by ``nb.links(sb)`` in the notebook's last output."""
 WRAPPED = """elements => elements.filter(element => {
@@ -265,6 +267,15 @@ def _screenshot(page: Any, name: str, anchor: Any) -> None:
     page.screenshot(path=str(ARTIFACTS / f"learner-{name}.png"))
 
 
+def _assert_beside_the_notebook(page: Any, board: Any) -> None:
+    """The board is docked: in the side panel, to the right of the notebook, in view."""
+    notebook = page.locator(".jp-NotebookPanel").first.bounding_box()
+    docked = board.bounding_box()
+    assert notebook is not None and docked is not None
+    assert docked["x"] >= notebook["x"] + notebook["width"] - 1, (docked, notebook)
+    assert docked["y"] < VIEWPORT["height"], "the docked board is in view after Run All"
+
+
 def _board_shows(page: Any, uid: str) -> None:
     board = page.locator(".drwlab-live-board").first
     board.get_by_text(uid).first.wait_for(timeout=CELL_TIMEOUT_MS)
@@ -339,6 +350,8 @@ def test_a_learner_runs_the_notebook_at_peoples_timings(lab: Lab, notebook: str)
             assert len(checks) == 2, checks
             assert not any(PASSED_LINE.search(line) for line in checks), checks
             board = page.locator(".drwlab-live-board").first
+            if notebook in DOCKED:
+                _assert_beside_the_notebook(page, board)
             _screenshot(page, notebook, board)
             assert page.locator(".drwlab-picture").evaluate_all(CUT_OFF) == []
             for number, picture in enumerate(PICTURES[notebook], start=2):
