@@ -10,7 +10,7 @@ import shutil
 from collections.abc import Iterable
 from pathlib import Path
 
-from drwlab.bus.message import CLAIMED, GROUP_ID_PREFIX, MSGBACK_PREFIX, PENDING
+from drwlab.bus.message import CLAIMED, MSGBACK_PREFIX, PENDING, is_group_doc
 from drwlab.bus.message import DB as MSGQ
 from drwlab.store import DATABASES, Store
 from drwlab.store.base import Doc
@@ -52,7 +52,7 @@ def clear_all(store: Store, caches: Iterable[Path] = (), *, running: bool = Fals
 
 def _keep_while_running(message: Doc) -> bool:
     """Groups, messages being handled right now, and RPC requests and replies in flight."""
-    if str(message["_id"]).startswith(GROUP_ID_PREFIX) or message.get("state") == CLAIMED:
+    if is_group_doc(message) or message.get("state") == CLAIMED:
         return True
     rpc = "msgbackID" in message or str(message.get("selector", "")).startswith(MSGBACK_PREFIX)
     return rpc and message.get("state") == PENDING

@@ -10,6 +10,7 @@ exit 2.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import signal
 import sys
@@ -229,6 +230,45 @@ def cmd_launch(args: argparse.Namespace) -> int:
     return 0
 
 
+def _json_argument(text: str) -> Any:
+    """A message body typed on the command line: JSON (``'{"a": 1}'``, ``'"text"'``, ``3``)."""
+    try:
+        return json.loads(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"not JSON: {error} (quote it for the shell)") from None
+
+
+def cmd_send(args: argparse.Namespace) -> int:
+    """Send one message (the original's ``send-message.py``); print its id."""
+    from drwlab.bus import MessageBus
+    from drwlab.store import open_store
+
+    with open_store(args.store) as store, MessageBus(store) as bus:
+        message_id = bus.send(args.selector, args.body, sender="drwlab-send")
+    print(message_id)
+    return 0
+
+
+def cmd_call(args: argparse.Namespace) -> int:
+    """Call an RPC service (the original's ``send-rpc.py``); print the reply's body as JSON.
+
+    A refusal prints the body too (what the original's clients would read) and, on
+    stderr, the error drwlab's client raises; the exit status is then 1.
+    """
+    from drwlab.bus import MessageBus
+    from drwlab.bus.rpc import decode_reply
+    from drwlab.store import open_store
+
+    with open_store(args.store) as store, MessageBus(store) as bus:
+        try:
+            reply = bus.request(args.selector, args.body, args.timeout, sender="drwlab-call")
+        except RpcTimeout as error:
+            raise RpcTimeout(f"{error}: is a server on {args.selector!r} running?") from None
+    print(json.dumps(reply.get("body"), indent=2, sort_keys=True))
+    decode_reply(reply, args.selector)  # raises the refusal, reported by main
+    return 0
+
+
 def cmd_reset(args: argparse.Namespace) -> int:
     """Empty every database and the given caches (what running actors need is kept)."""
     from drwlab.clearall import clear_all
@@ -400,6 +440,19 @@ def _add_tools(commands: Any) -> None:
     p.add_argument("recipe", metavar="RECIPE", nargs="?", default="PipelineCalibration")
     p.add_argument("executive", metavar="EXEC", nargs="?", default="EU", choices=EXECUTIVES)
     p.set_defaults(func=cmd_launch)
+
+    p = commands.add_parser("send", help="send one message (send-message.py)")
+    p.add_argument("selector", metavar="SELECTOR", help="e.g. cached.JAO, or a group: name.*")
+    p.add_argument("body", metavar="JSON", type=_json_argument, help="the message body")
+    p.set_defaults(func=cmd_send)
+
+    p = commands.add_parser("call", help="call an RPC service, print the reply (send-rpc.py)")
+    p.add_argument("selector", metavar="SELECTOR", help="e.g. xtss")
+    p.add_argument("body", metavar="JSON", type=_json_argument, help="the request body")
+    p.add_argument(
+        "--timeout", type=_seconds, default=10.0, metavar="S", help="seconds (default 10)"
+    )
+    p.set_defaults(func=cmd_call)
 
     p = commands.add_parser("reset", help="empty every database (and caches): clear-all")
     p.add_argument("--caches", nargs="*", default=[], metavar="DIR", help="cache dirs to empty")

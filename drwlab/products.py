@@ -35,8 +35,9 @@ PRODUCT_COUNT = 5
 MAX_REPORT_CHARS = 1_000_000
 """Longer pipeline reports are refused: the mock's are a few kilobytes."""
 
-_PROG_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}$")
+_PROG_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}")
+"""Names are checked with ``fullmatch``: a ``$`` would match before a final newline."""
 
 
 # -- names -------------------------------------------------------------------
@@ -47,7 +48,7 @@ def check_prog_id(prog_id: object) -> str:
     so slashes, ``..`` and anything but letters, digits, ``.``, ``_`` and ``-``
     are refused.
     """
-    if not isinstance(prog_id, str) or not _PROG_ID.match(prog_id) or ".." in prog_id:
+    if not isinstance(prog_id, str) or not _PROG_ID.fullmatch(prog_id) or ".." in prog_id:
         raise InvalidMessage(
             f"not a project code (letters, digits, '.', '_', '-'; e.g. 2015.1.00657.S): {prog_id!r}"
         )
@@ -59,7 +60,7 @@ def check_timestamp(text: object) -> str:
 
     Raises InvalidMessage otherwise (it becomes part of file names).
     """
-    if not isinstance(text, str) or not _TIMESTAMP.match(text):
+    if not isinstance(text, str) or not _TIMESTAMP.fullmatch(text):
         raise InvalidMessage(f"not a timestamp like 2018-07-19T08:50:10.228: {text!r}")
     try:
         parse_timestamp(text)

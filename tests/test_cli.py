@@ -76,7 +76,7 @@ def test_wrong_arguments_print_the_usage_and_exit_non_zero(
 def test_python_dash_m_drwlab_prints_help_and_the_commands() -> None:
     result = drwlab("--help")
     assert result.returncode == 0
-    for command in ("run", "launch", "reset", "demo", "dashboard", "report"):
+    for command in ("run", "launch", "send", "call", "reset", "demo", "dashboard", "report"):
         assert command in result.stdout
     assert drwlab("run", "--help").stdout.count("pipeline-driver") >= 1
 
@@ -105,6 +105,28 @@ def test_launch_then_reset_against_a_store(sqlite_store: Store, tmp_path: Path) 
         assert bus.unread() == []
         assert [p.name for p in cache.iterdir()] == ["weblogs"]
         assert not any((cache / "weblogs").iterdir())
+
+
+def test_send_and_call_poke_a_running_system_from_a_terminal(sqlite_store: Store) -> None:
+    url = sqlite_store.url
+    with MessageBus(sqlite_store) as bus, Xtss(bus, sqlite_store):
+        XtssClient(bus, sender="test").create(UID, PROG, "PipelineCalibration", "EU")
+        request = f'{{"operation": "set-state", "ousUID": "{UID}", "value": "Processing"}}'
+        called = drwlab("--store", url, "call", "xtss", request, "--timeout", "30")
+        assert called.returncode == 0, called.stderr
+        assert called.stdout.strip() == "201"  # the body, as the original's XTSS answered
+        refused = drwlab("--store", url, "call", "xtss", request)
+        assert refused.returncode == 1
+        assert refused.stdout.startswith('"IllegalTransition: ')
+        assert "illegal change Processing -> Processing" in refused.stderr
+    sent = drwlab("--store", url, "send", "wire.poke", '{"hello": [1, 2]}')
+    assert sent.returncode == 0, sent.stderr
+    message = sqlite_store.get("msgq", sent.stdout.strip())
+    assert (message["selector"], message["body"]) == ("wire.poke", {"hello": [1, 2]})
+    unsent = drwlab("--store", url, "send", "wire.poke", "{hello}")
+    assert unsent.returncode == 2 and "not JSON" in unsent.stderr
+    timed_out = drwlab("--store", url, "call", "nobody.home", "{}", "--timeout", "0.5")
+    assert timed_out.returncode == 1 and "no reply" in timed_out.stderr
 
 
 def test_demo_runs_two_ouss_to_delivered(tmp_path: Path) -> None:

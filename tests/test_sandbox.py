@@ -13,6 +13,7 @@ import pytest
 import requests
 
 from drwlab import Sandbox
+from drwlab.bus.message import is_group_doc
 from drwlab.errors import IllegalTransition, InvalidMessage, PipelineFailed
 from drwlab.settings import from_environment
 from drwlab.store import DATABASES, Store, open_store, sqlite_url
@@ -36,7 +37,7 @@ def threads_before() -> Iterator[set[threading.Thread]]:
 def is_bus_plumbing(doc: dict[str, object]) -> bool:
     """What a reset keeps while actors run: groups, messages in hand, RPCs in flight."""
     rpc = "msgbackID" in doc or str(doc.get("selector", "")).startswith("msgback.")
-    return str(doc["_id"]).startswith("group:") or rpc or doc.get("state") == "claimed"
+    return is_group_doc(doc) or rpc or doc.get("state") == "claimed"
 
 
 def wait_until_quiet(store: Store, timeout: float = 10.0) -> None:

@@ -8,9 +8,9 @@ message changes nothing).
 In the foreground, the review API is what the terminal UI, the notebook
 widgets and the tests all call:
 
-- ``ready_for_review()``: the OUSs in ReadyForReview;
-- ``review(uid)``: the OUS goes to Reviewing; returns its latest report (QA
-  scores as data) and where its weblog is (URL and path in the JAO cache);
+- ``ready_for_review()``: the OUSs in ReadyForReview whose report can be reviewed;
+- ``review(uid)``: the OUS goes to Reviewing; returns the report of the run it
+  is in (QA scores as data) and where its weblog is (URL and path in the JAO cache);
 - ``decide(uid, flag)``: Pass/SemiPass -> Verified, ``ingest.JAO`` is asked to
   ingest the products, then DeliveryInProgress (as the original did); Fail ->
   ReadyForProcessing; Cancel -> ReadyForReview.
@@ -20,6 +20,15 @@ after the first, the OUS sits in Verified with nobody to move it on. So AQUA
 looks every ``RESUME_CHECK`` s for OUSs that have sat in Verified longer than
 ``RESUME_AFTER`` s and finishes their delivery (the ingestor is idempotent, so
 a request sent twice costs nothing).
+
+Reports are matched by OUS *and* run: the status entity records the pipeline
+run it is in (``pipelineRun``, the run's timestamp, set by the pipeline
+driver), and every step that reads a report (the review, the panel's list, a
+Pass's ingestion, the resumed delivery, the autopilot) reads that run's report
+(``run_report``), never an earlier run's. The driver sets ReadyForReview when
+it has sent the report, which AQUA may not have stored yet: ``review`` then
+waits (at most ``report_wait`` s) for that run's report rather than refusing.
+An entity with no recorded run (moved by another tool) falls back to its latest report.
 
 With ``autopilot="Pass"`` (or another flag) every OUS reaching ReadyForReview
 is reviewed and decided automatically: demos, benchmarks and CI notebooks.
@@ -31,6 +40,7 @@ import base64
 import binascii
 import logging
 import math
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -38,7 +48,7 @@ from typing import Any
 
 from drwlab.actors.base import Actor, body_dict, text_field
 from drwlab.actors.xtss import DB as STATUS_DB
-from drwlab.actors.xtss import XtssClient, check_executive
+from drwlab.actors.xtss import RUN_FIELD, XtssClient, check_executive
 from drwlab.bus import MessageBus
 from drwlab.cachefiles import check_name
 from drwlab.errors import (
@@ -77,6 +87,8 @@ RESUME_CHECK = 5.0
 """Seconds between looks for deliveries left half-done (an OUS sitting in Verified)."""
 RESUME_AFTER = 10.0
 """Seconds an OUS must have sat in Verified before its delivery is taken up again."""
+REPORT_WAIT = 30.0
+"""Longest wait of ``review`` for the report of the run an OUS is in (it is on its way)."""
 
 
 def _seconds_since(entity: Doc, now: datetime) -> float:
@@ -168,6 +180,7 @@ class AquaQA2(Actor):
         cache_url: str | None = None,
         autopilot: QA2Flag | str | None = None,
         resume_after: float = RESUME_AFTER,
+        report_wait: float = REPORT_WAIT,
         name: str = "aqua-qa2",
     ) -> None:
         super().__init__(bus, store, name=name)
@@ -175,6 +188,7 @@ class AquaQA2(Actor):
         self.cache_url = cache_url
         self.autopilot = None if autopilot is None else parse_flag(autopilot)
         self.resume_after = resume_after
+        self.report_wait = report_wait
         self.xtss = XtssClient(bus, sender=name)
         store.create_db(REPORTS_DB)
         store.ensure_index(REPORTS_DB, ["ousUID"])  # the report of an OUS, asked per review
@@ -198,8 +212,9 @@ class AquaQA2(Actor):
 
     # -- the review API ----------------------------------------------------------------
     def ready_for_review(self) -> list[Doc]:
-        """The status entities in ReadyForReview, by uid."""
-        return self._in_state(State.READY_FOR_REVIEW)
+        """The status entities in ReadyForReview whose run's report is stored, by uid."""
+        ready = self._in_state(State.READY_FOR_REVIEW)
+        return [entity for entity in ready if self.run_report(entity) is not None]
 
     def _in_state(self, state: State) -> list[Doc]:
         found = self.store.find(STATUS_DB, {"state": state.value})
@@ -213,22 +228,44 @@ class AquaQA2(Actor):
             raise UnknownOus(f"no status entity for OUS {uid}") from None
 
     def latest_report(self, uid: str) -> Doc | None:
-        """The stored report of the latest pipeline run of ``uid``, if any."""
+        """The stored report of the latest pipeline run of ``uid`` that arrived, if any.
+
+        Not necessarily the run the OUS is in: what a reviewer sees is ``run_report``.
+        """
         reports = self.store.find(REPORTS_DB, {"ousUID": check_uid(uid)})
         return max(reports, key=lambda doc: str(doc.get("timestamp")), default=None)
+
+    def run_report(self, entity: Doc) -> Doc | None:
+        """The stored report of the pipeline run status entity ``entity`` is in (None: not
+        stored yet); for an entity with no recorded run, its latest report."""
+        uid = str(entity.get("entityId"))
+        run = entity.get(RUN_FIELD)
+        if not isinstance(run, str):
+            return self.latest_report(uid)
+        try:
+            return self.store.get(REPORTS_DB, report_doc_id(uid, run))
+        except NotFound:
+            return None
 
     def review(self, uid: str) -> Review:
         """Start reviewing ``uid`` (-> Reviewing) and return what the reviewer needs.
 
-        Raises ReviewError if the OUS is not ReadyForReview or its report has
-        not arrived yet; UnknownOus if there is no such OUS.
+        The report shown is that of the run the OUS is in; if it is still on its
+        way, ``review`` waits for it (at most ``report_wait`` s).
+
+        Raises ReviewError if the OUS is not ReadyForReview or its run's report did
+        not arrive in time; UnknownOus if there is no such OUS.
         """
-        state = self.entity(uid).get("state")
+        entity = self.entity(uid)
+        state = entity.get("state")
         if state != State.READY_FOR_REVIEW.value:
             raise ReviewError(f"{uid} is in {state}, not {State.READY_FOR_REVIEW.value}")
-        stored = self.latest_report(uid)
+        stored = self._await_report(entity)
         if stored is None:
-            raise ReviewError(f"{uid}: its pipeline report has not arrived yet; try again")
+            raise ReviewError(
+                f"{uid}: the report of its pipeline run {entity.get(RUN_FIELD)} has not "
+                f"arrived within {self.report_wait:g} s; try again"
+            )
         try:
             entity = self.xtss.set_state(uid, State.REVIEWING, reason="QA2 review started")
         except IllegalTransition as error:
@@ -281,8 +318,20 @@ class AquaQA2(Actor):
         except IllegalTransition as error:
             raise ReviewError(f"{uid}: {decision.value} refused: {error}") from None
 
+    def _await_report(self, entity: Doc) -> Doc | None:
+        """``run_report(entity)``, waiting for it at most ``report_wait`` s."""
+        deadline = time.monotonic() + self.report_wait
+        feed = ChangeCursor(self.store, REPORTS_DB)
+        while True:
+            feed.mark()
+            stored = self.run_report(entity)
+            remaining = deadline - time.monotonic()
+            if stored is not None or remaining <= 0 or self.stopping.is_set():
+                return stored
+            feed.wait(min(remaining, AUTOPILOT_WAIT))
+
     def _deliver(self, uid: str, reason: str) -> Doc:
-        stored = self.latest_report(uid)
+        stored = self.run_report(self.entity(uid))
         if stored is None:
             raise ReviewError(f"{uid} has no pipeline report: nothing to ingest")
         self.xtss.set_state(uid, State.VERIFIED, reason=reason)
@@ -309,7 +358,7 @@ class AquaQA2(Actor):
             uid = str(entity.get("entityId"))
             if _seconds_since(entity, now) < self.resume_after:
                 continue
-            stored = self.latest_report(uid)
+            stored = self.run_report(entity)
             if stored is None:
                 continue
             try:
@@ -335,11 +384,12 @@ class AquaQA2(Actor):
         self._status_feed.mark()
         waiting = False
         # an OUS already in Reviewing is one whose decision an outage interrupted
-        for entity in self.ready_for_review() + self._in_state(State.REVIEWING):
+        ready = self._in_state(State.READY_FOR_REVIEW)
+        for entity in ready + self._in_state(State.REVIEWING):
             if self.stopping.is_set():
                 return
             uid = str(entity.get("entityId"))
-            stored = self.latest_report(uid)
+            stored = self.run_report(entity)
             if stored is None or not self._weblog_index(uid, stored).is_file():
                 waiting = True
                 continue

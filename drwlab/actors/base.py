@@ -10,10 +10,11 @@ sleep) so they end at once.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -107,10 +108,17 @@ class Actor:
         """Release what ``on_start`` took beyond listeners and loops (subclasses)."""
 
     # -- helpers for subclasses -----------------------------------------------------------
-    def listen(self, selector: str, handler: Callable[[Any], object]) -> Listener:
-        """Listen on ``selector`` with ``handler``; the listener is stopped with the actor."""
+    def listen(
+        self, selector: str, handler: Callable[[Any], object], *, full_message: bool = False
+    ) -> Listener:
+        """Listen on ``selector`` with ``handler``; the listener is stopped with the actor.
+
+        ``full_message``: the handler gets the message document, not its body.
+        """
         number = len(self._listeners) + 1
-        listener = self.bus.listen(selector, handler, name=f"{self.name}-{number}")
+        listener = self.bus.listen(
+            selector, handler, name=f"{self.name}-{number}", full_message=full_message
+        )
         self._listeners.append(listener)
         return listener
 
@@ -173,17 +181,36 @@ class Actor:
 
 
 # -- message bodies ------------------------------------------------------------------
+def is_redelivery(message: Mapping[str, Any]) -> bool:
+    """True if claimed ``message`` was delivered before (its handler may have done the work)."""
+    attempts = message.get("attempts")
+    return isinstance(attempts, int) and attempts > 1
+
+
 def body_dict(body: object, what: str, fields: Collection[str] | None = None) -> dict[str, Any]:
     """``body`` if it is a JSON object with no field outside ``fields``, else InvalidMessage.
 
-    Unknown fields are refused, not ignored: a misspelt ``reason`` or an
-    ``priority`` the actor does not implement would otherwise pass unnoticed.
+    A string holding a JSON object is read as that object: the original's
+    scripts send their bodies so (``'{"progID": "...", ...}'``). Unknown fields
+    are refused, not ignored: a misspelt ``reason`` or an ``priority`` the actor
+    does not implement would otherwise pass unnoticed.
     """
+    parsed = _json_object_or_none(body) if isinstance(body, str) else None
+    if parsed is not None:
+        body = parsed
     if not isinstance(body, dict):
         raise InvalidMessage(f"{what}: the body must be a JSON object, not {body!r:.100}")
     if fields is not None:
         only_fields(body, fields, what)
     return body
+
+
+def _json_object_or_none(text: str) -> dict[str, Any] | None:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def only_fields(body: dict[str, Any], fields: Collection[str], what: str) -> None:

@@ -1,10 +1,12 @@
 """The data tracker: declares an OUS Delivered once all its ingested products are in NGAS.
 
 It looks for OUSs in DeliveryInProgress with substate ProductsIngested, reads
-their (complete) delivery status, and checks that every data product listed
-there is in NGAS; then the OUS becomes Delivered and its substate and
-executive are cleared (through the XTSS; leaving DeliveryInProgress clears
-the substate). Unlike the original's endless
+their (complete) delivery status (one per OUS, under the encoded uid), and
+checks that every data product listed there is in NGAS; then the OUS becomes
+Delivered and its executive and substate are cleared (through the XTSS;
+``set-state`` leaves a substate alone, so drwlab's request asks to clear it in
+the same write, where the original's data tracker sends ``set-substate ""``
+after). Unlike the original's endless
 polling loop, it wakes on changes of ``status-entities`` and stops at once.
 """
 
@@ -13,11 +15,11 @@ from __future__ import annotations
 import logging
 
 from drwlab.actors.base import Actor
-from drwlab.actors.product_ingestor import DELIVERY_DB
+from drwlab.actors.product_ingestor import DELIVERY_DB, delivery_status_id
 from drwlab.actors.xtss import DB as STATUS_DB
 from drwlab.actors.xtss import XtssClient
 from drwlab.bus import MessageBus
-from drwlab.errors import IllegalTransition, UnknownOus
+from drwlab.errors import IllegalTransition, NotFound, UnknownOus
 from drwlab.lifecycle import State, Substate
 from drwlab.ngas import Ngas
 from drwlab.store.base import Doc, Store
@@ -86,7 +88,12 @@ class DataTracker(Actor):
             return False
         try:
             self.xtss.clear_exec(uid)  # first, so whoever sees Delivered sees the final entity
-            self.xtss.set_state(uid, State.DELIVERED, reason=f"{len(products)} products in NGAS")
+            self.xtss.set_state(
+                uid,
+                State.DELIVERED,
+                reason=f"{len(products)} products in NGAS",
+                clear_substate=True,
+            )
         except (IllegalTransition, UnknownOus) as error:
             logger.info("%s: %s not delivered: %s", self.name, uid, error)  # someone else did
             return False
@@ -94,9 +101,11 @@ class DataTracker(Actor):
         return True
 
     def delivered_products(self, uid: str) -> list[str] | None:
-        """The products of the latest complete delivery status of ``uid`` (None: none yet)."""
-        statuses = self.store.find(DELIVERY_DB, {"ousUID": uid, "complete": True})
-        latest = max(statuses, key=lambda doc: str(doc.get("timestamp")), default=None)
-        if latest is None:
+        """The products of the complete delivery status of ``uid`` (None: none yet)."""
+        try:
+            status = self.store.get(DELIVERY_DB, delivery_status_id(uid))
+        except NotFound:
             return None
-        return [str(name) for name in latest.get("dataProducts") or []]
+        if status.get("complete") is not True:
+            return None
+        return [str(name) for name in status.get("dataProducts") or []]

@@ -13,6 +13,12 @@ listeners: the bus gives each request to exactly one). For each request:
 4. on any failure (exit 2, a crash, a timeout, missing products, a cache
    error, the driver stopping mid-run) the OUS goes to ProcessingProblem with
    the reason, never left in Processing; the driver carries on.
+
+The run's timestamp (its products directory's name) goes to the XTSS with
+Processing and ReadyForReview (the entity's ``pipelineRun``), and the
+request's message id with every state the run sets (its history), so a request
+delivered again after a crash is recognised: its run is over (a duplicate,
+acknowledged), or its driver died mid-run (run again).
 """
 
 from __future__ import annotations
@@ -30,8 +36,15 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 
-from drwlab.actors.base import Actor, body_dict
-from drwlab.actors.xtss import XtssClient, check_executive, check_recipe
+from drwlab.actors.base import Actor, body_dict, is_redelivery
+from drwlab.actors.xtss import DB as STATUS_DB
+from drwlab.actors.xtss import (
+    EXECUTIVE_FLAG,
+    REQUEST_FIELD,
+    XtssClient,
+    check_executive,
+    check_recipe,
+)
 from drwlab.bus import MessageBus
 from drwlab.cachefiles import copy_into_cache
 from drwlab.errors import (
@@ -45,7 +58,7 @@ from drwlab.errors import (
 )
 from drwlab.lifecycle import State
 from drwlab.products import ProductsTree, check_prog_id
-from drwlab.store.base import Store
+from drwlab.store.base import Doc, Store
 from drwlab.timeutil import format_timestamp, parse_timestamp, timestamp
 from drwlab.uids import check_uid, uid_to_doc_id
 
@@ -158,66 +171,101 @@ class PipelineDriver(Actor):
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         self.work_dir.mkdir(parents=True, exist_ok=True)
         for _ in range(self.max_runs):
-            self.listen(self.selector, self.handle)
+            self.listen(self.selector, self.handle, full_message=True)
 
-    def handle(self, body: Any) -> None:
-        """Process one OUS: Processing, run, then ReadyForReview or ProcessingProblem."""
-        request = ProcessRequest.from_body(body)
-        attempt = self._start_processing(request.uid)
+    def handle(self, message: Doc) -> None:
+        """Process one OUS: Processing, run, then ReadyForReview or ProcessingProblem.
+
+        ``message`` is the whole request message: its id goes into the OUS's history,
+        so a redelivered request whose run is over is told apart (a duplicate).
+        """
+        request = ProcessRequest.from_body(message.get("body"))
+        request_id = str(message.get("_id"))
+        run = self._run_timestamp()
+        attempt = self._start_processing(request.uid, message, run)
+        if attempt is None:
+            return
         try:
-            tree = self._run(request, attempt)
+            tree = self._run(request, attempt, run)
             self._publish(request, tree)
         except StoreUnavailable:
             raise  # not the run's fault: the request is run again once the store is back
         except Exception as error:  # whatever went wrong, the OUS must not stay in Processing
             if not isinstance(error, (DrwlabError, OSError)):
                 logger.exception("%s: unexpected failure on %s", self.name, request.uid)
-            self._finish(request.uid, State.PROCESSING_PROBLEM, _reason(error))
+            self._finish(request.uid, State.PROCESSING_PROBLEM, _reason(error), request_id)
             return
-        self._finish(request.uid, State.READY_FOR_REVIEW, "pipeline run succeeded")
+        self._finish(
+            request.uid, State.READY_FOR_REVIEW, "pipeline run succeeded", request_id, run=run
+        )
 
     # -- steps ------------------------------------------------------------------------
-    def _start_processing(self, uid: str) -> int:
-        """Set Processing; return which processing attempt of ``uid`` this is (1, 2, ...)."""
+    def _start_processing(self, uid: str, message: Doc, run: str) -> int | None:
+        """Set Processing; return which processing attempt of ``uid`` this is (1, 2, ...),
+        or None if ``message`` is a duplicate (its run is over: nothing to do)."""
+        request_id = str(message.get("_id"))
+        entity: Doc | None
         try:
-            entity = self.xtss.set_state(uid, State.PROCESSING, reason=f"on {self.executive}")
-        except (IllegalTransition, UnknownOus) as error:
-            interrupted = self._interrupted_run(uid)
-            if interrupted is None:
-                # Retrying cannot help: a stale or duplicate request, or no entity at all.
-                reason = f"{type(error).__name__}: {error}"
-                raise InvalidMessage(f"cannot process {uid}: {reason}") from None
-            entity = interrupted
-            logger.warning(
-                "%s: %s was left in Processing by an interrupted run; running it again",
-                self.name,
-                uid,
+            entity = self.xtss.set_state(
+                uid, State.PROCESSING, reason=f"on {self.executive}", run=run, request=request_id
             )
+        except (IllegalTransition, UnknownOus) as error:
+            entity = self._take_over(uid, message, f"{type(error).__name__}: {error}")
+        if entity is None:
+            return None
         history = entity.get("history") or []
         return sum(1 for entry in history if entry.get("state") == State.PROCESSING.value)
 
-    def _interrupted_run(self, uid: str) -> dict[str, Any] | None:
-        """The entity if ``uid`` sits in Processing on this executive, else None.
+    def _take_over(self, uid: str, message: Doc, refusal: str) -> dict[str, Any] | None:
+        """What to do with a request whose OUS could not be set to Processing.
 
-        That happens when a driver died mid-run (its process killed): the bus
-        delivers the request again once the claim's lease expires, and this
-        driver takes the run over instead of leaving the OUS stuck in Processing.
+        - the OUS is in Processing on this executive, set by this request (its driver
+          died mid-run: the request is a redelivery) or by another tool (the original's
+          ``dra.py``): run it, and return the entity;
+        - this request's run is over already (it is in the OUS's history): a
+          duplicate, None;
+        - anything else is a stale request: InvalidMessage (retrying cannot help).
         """
+        request_id = str(message.get("_id"))
         try:
-            entity = self.store.get("status-entities", uid_to_doc_id(uid))
+            entity = self.store.get(STATUS_DB, uid_to_doc_id(uid))
         except NotFound:
-            return None
+            raise InvalidMessage(f"cannot process {uid}: {refusal}") from None
+        owner = entity.get(REQUEST_FIELD)
         flags = entity.get("flags") or {}
         if (
             entity.get("state") == State.PROCESSING.value
-            and flags.get("PL_PROCESSING_EXECUTIVE") == self.executive
+            and flags.get(EXECUTIVE_FLAG) in (self.executive, None)
+            and owner in (request_id, None)
         ):
+            if owner == request_id or is_redelivery(message):
+                logger.warning(
+                    "%s: %s was left in Processing by an interrupted run; running it again",
+                    self.name,
+                    uid,
+                )
+            else:
+                logger.info(
+                    "%s: %s was set to Processing by %s; processing it as a first run",
+                    self.name,
+                    uid,
+                    _last_actor(entity),
+                )
             return entity
-        return None
+        if any(entry.get("request") == request_id for entry in entity.get("history") or []):
+            logger.info(
+                "%s: %s: request %s was processed already (the OUS is in %s); duplicate",
+                self.name,
+                uid,
+                request_id,
+                entity.get("state"),
+            )
+            return None
+        raise InvalidMessage(f"cannot process {uid}: {refusal}")
 
-    def _run(self, request: ProcessRequest, attempt: int) -> ProductsTree:
+    def _run(self, request: ProcessRequest, attempt: int, run: str) -> ProductsTree:
         """Run the pipeline; the complete products tree, or PipelineFailed with the reason."""
-        tree = ProductsTree(self.work_dir, request.prog_id, request.uid, self._run_timestamp())
+        tree = ProductsTree(self.work_dir, request.prog_id, request.uid, run)
         command = self._command(request, tree.timestamp, attempt)
         logger.info("%s: running the pipeline on %s (attempt %d)", self.name, request.uid, attempt)
         code, stdout, stderr = self._execute(command)
@@ -236,29 +284,22 @@ class PipelineDriver(Actor):
         return tree
 
     def _command(self, request: ProcessRequest, run_timestamp: str, attempt: int) -> list[str]:
-        command = [
-            self.python,
-            "-m",
-            "drwlab.pipeline",
-            request.prog_id,
-            request.uid,
-            self.executive,
-            "--out",
-            str(self.work_dir.absolute()),
-            "--recipe",
-            request.recipe,
-            "--time-scale",
-            repr(self.time_scale),
-            "--failure-rate",
-            repr(self.failure_rate),
-            "--timestamp",
-            run_timestamp,
-        ]
+        """The pipeline's command line. Every value rides in ``--option=value`` form and the
+        positional arguments come after ``--``: no value can be read as an option."""
+        options = {
+            "out": str(self.work_dir.absolute()),
+            "recipe": request.recipe,
+            "time-scale": repr(self.time_scale),
+            "failure-rate": repr(self.failure_rate),
+            "timestamp": run_timestamp,
+        }
         if self.seed is not None:
-            command += ["--seed", str(run_seed(self.seed, request.uid, attempt))]
+            options["seed"] = str(run_seed(self.seed, request.uid, attempt))
         if self.simulate is not None:
-            command += ["--simulate", self.simulate]
-        return command
+            options["simulate"] = self.simulate
+        command = [self.python, "-m", "drwlab.pipeline"]
+        command += [f"--{name}={value}" for name, value in options.items()]
+        return [*command, "--", request.prog_id, request.uid, self.executive]
 
     def _execute(self, command: list[str]) -> tuple[int, str, str]:
         """Run ``command``; kill it on timeout or when the driver stops (PipelineFailed)."""
@@ -310,7 +351,9 @@ class PipelineDriver(Actor):
         }
         self.bus.send("pipeline.report.JAO", message, sender=self.name)
 
-    def _finish(self, uid: str, state: State, reason: str) -> None:
+    def _finish(
+        self, uid: str, state: State, reason: str, request_id: str, *, run: str | None = None
+    ) -> None:
         """Record the run's outcome; an OUS requeued meanwhile (a manual shortcut) is left be."""
         if state is State.PROCESSING_PROBLEM:
             logger.warning("%s: %s: processing problem: %s", self.name, uid, reason)
@@ -318,7 +361,7 @@ class PipelineDriver(Actor):
         if self.stopping.is_set():
             client = XtssClient(self.bus, sender=self.name, timeout=STOP_CALL_TIMEOUT)
         try:
-            client.set_state(uid, state, reason=reason)
+            client.set_state(uid, state, reason=reason, run=run, request=request_id)
         except IllegalTransition as error:
             logger.warning(
                 "%s: %s changed during its run; outcome dropped: %s", self.name, uid, error
@@ -329,6 +372,11 @@ class PipelineDriver(Actor):
     def _run_timestamp(self) -> str:
         """Now, but strictly after any run started in this process (see ``RunClock``)."""
         return self._clock.next()
+
+
+def _last_actor(entity: Doc) -> str:
+    history = entity.get("history") or []
+    return str(history[-1].get("actor", "unknown")) if history else "another tool"
 
 
 def _last_line(text: str, limit: int | None = 500) -> str:

@@ -9,7 +9,13 @@ adds it to the OUS's ``delivery-status`` document; at the end the delivery
 status is marked ``complete``.
 
 Everything it writes has a deterministic id and is checked before it is
-written, so a redelivered message finishes the job without duplicates. AQUA
+written, so a redelivered message finishes the job without duplicates; one
+whose products are all ingested already is a duplicate: acknowledged and
+logged, nothing redone. The delivery status is one document per OUS under the
+encoded uid (``uid___X1_X1_Xc1``), where the original's data tracker reads it;
+a delivery of a later run starts it afresh. An ingestion request for a run
+other than the one the OUS is in (``pipelineRun``) is refused, so an OUS is
+never ingested from two runs. AQUA
 asks for ingestion before it sets DeliveryInProgress, and the products may
 still be on their way from another cache: the ingestor waits (a bounded
 time) for both, then leaves the message to the bus's retries.
@@ -28,7 +34,7 @@ from typing import Any
 
 from drwlab.actors.base import Actor, body_dict, text_field
 from drwlab.actors.xtss import DB as STATUS_DB
-from drwlab.actors.xtss import XtssClient
+from drwlab.actors.xtss import RUN_FIELD, XtssClient
 from drwlab.bus import MessageBus
 from drwlab.cachefiles import check_inside
 from drwlab.errors import (
@@ -62,9 +68,9 @@ POLL = 0.1
 UPDATE_ATTEMPTS = 50
 
 
-def delivery_status_id(uid: str, run_timestamp: str) -> str:
-    """``uid___X1_X1_Xc1-2018_07_23T13_32_25.355``: one delivery status per pipeline run."""
-    return f"{uid_to_doc_id(uid)}-{filename_timestamp(run_timestamp)}"
+def delivery_status_id(uid: str) -> str:
+    """``uid___X1_X1_Xc1``: one delivery status per OUS, where the original keeps it."""
+    return uid_to_doc_id(uid)
 
 
 @dataclass(frozen=True)
@@ -132,7 +138,7 @@ class ProductIngestor(Actor):
         """Ingest one OUS's products, walking its substates (idempotent)."""
         request = IngestRequest.from_body(body)
         entity = self._wait_for_delivery(request.uid)
-        if entity is None:
+        if entity is None or self._already_ingested(request, entity):
             return
         substate = self._advance(request.uid, entity.get("substate"), Substate.INGESTION_TRIGGERED)
         tree = request.tree(self.cache_dir)
@@ -178,6 +184,32 @@ class ProductIngestor(Actor):
                 )
             status_feed.wait(min(remaining, 0.5))
 
+    def _already_ingested(self, request: IngestRequest, entity: Doc) -> bool:
+        """True if ``request`` was carried out before (a redelivery): nothing to redo.
+
+        InvalidMessage if it asks for a run other than the OUS's own.
+        """
+        run = entity.get(RUN_FIELD)
+        if run is not None and run != request.timestamp:
+            raise InvalidMessage(
+                f"cannot ingest {request.uid} from run {request.timestamp}: the OUS is in run {run}"
+            )
+        if entity.get("substate") != Substate.PRODUCTS_INGESTED.value:
+            return False
+        try:
+            status = self.store.get(DELIVERY_DB, delivery_status_id(request.uid))
+        except NotFound:
+            return False
+        if status.get("timestamp") == request.timestamp and status.get("complete") is True:
+            logger.info(
+                "%s: %s: the products of run %s are ingested already; duplicate request",
+                self.name,
+                request.uid,
+                request.timestamp,
+            )
+            return True
+        return False
+
     def _wait_for_products(self, tree: ProductsTree) -> None:
         """Return once the whole tree is in the cache; CacheError (retried) after the wait."""
         deadline = time.monotonic() + self.wait_timeout
@@ -215,9 +247,9 @@ class ProductIngestor(Actor):
         return target.value
 
     def _open_delivery_status(self, request: IngestRequest) -> str:
-        status_id = delivery_status_id(request.uid, request.timestamp)
-        doc = {
-            "_id": status_id,
+        """Start the OUS's delivery status for this run, or resume the one started."""
+        status_id = delivery_status_id(request.uid)
+        fresh = {
             "ousUID": request.uid,
             "progID": request.prog_id,
             "timestamp": request.timestamp,
@@ -226,9 +258,17 @@ class ProductIngestor(Actor):
             "complete": False,
         }
         try:
-            self.store.put(DELIVERY_DB, doc)
+            self.store.put(DELIVERY_DB, {"_id": status_id, **fresh})
+            return status_id
         except Conflict:
-            logger.info("%s: delivery status %s exists; resuming", self.name, status_id)
+            pass
+
+        def start_or_resume(doc: Doc) -> None:
+            if doc.get("timestamp") != request.timestamp:  # an earlier delivery's: start afresh
+                doc.update(fresh)
+
+        self._update_status(status_id, start_or_resume)
+        logger.info("%s: delivery status %s exists; resuming", self.name, status_id)
         return status_id
 
     def _ingest(self, request: IngestRequest, path: Path, status_id: str) -> None:

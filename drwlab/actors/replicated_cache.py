@@ -8,9 +8,12 @@ one cached here is already local. Weblogs are expanded into
 ``cache_dir/weblogs/<stem>/``, and at JAO the zipped weblog is also archived in
 NGAS. The whole cache is served over HTTP, as the original's embedded server.
 
-Names come from other hosts: unsafe ones are refused (dead-lettered at once),
-as are unknown executives and corrupt weblogs; disk and rsync errors are left
-to the bus's retries, and the error is kept on the message.
+A message delivered again (its handler finished but a crash came before the
+acknowledgement) whose file is here already is a duplicate: acknowledged,
+logged, nothing redone. Names come from other hosts: unsafe ones are refused
+(dead-lettered at once), as are unknown executives and corrupt weblogs; disk
+and rsync errors are left to the bus's retries, and the error is kept on the
+message.
 """
 
 from __future__ import annotations
@@ -23,14 +26,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from drwlab.actors.base import Actor, body_dict, text_field
+from drwlab.actors.base import Actor, body_dict, is_redelivery, text_field
 from drwlab.actors.xtss import check_executive
 from drwlab.bus import MessageBus
 from drwlab.cachefiles import check_inside, check_name, check_weblog, expand_weblog, replicate
 from drwlab.errors import InvalidMessage, UnsafePath
 from drwlab.fileserver import FileServer
 from drwlab.ngas import Ngas
-from drwlab.store.base import Store
+from drwlab.store.base import Doc, Store
 
 logger = logging.getLogger(__name__)
 
@@ -130,7 +133,24 @@ class ReplicatedCache(Actor):
     def on_start(self) -> None:
         self.weblogs_dir.mkdir(parents=True, exist_ok=True)
         self.server.start()
-        self.listen(self.selector, self.handle)
+        self.listen(self.selector, self.handle_message, full_message=True)
+
+    def handle_message(self, message: Doc) -> None:
+        """``handle`` the body, unless ``message`` is a redelivery whose file is here already
+        (a duplicate: copies land under their final name only once complete)."""
+        cached = CachedFile.from_body(message.get("body"))
+        if is_redelivery(message) and self._already_here(cached):
+            logger.info("%s: %s is here already; duplicate message", self.name, cached.name)
+            return
+        self.handle(message.get("body"))
+
+    def _already_here(self, cached: CachedFile) -> bool:
+        if not (self.cache_dir / cached.name).exists():
+            return False
+        if cached.file_type != WEBLOG:
+            return True
+        expanded = (self.weblogs_dir / cached.name.removesuffix(".zip")).is_dir()
+        return expanded and (self.executive != "JAO" or self.ngas.has(cached.name))
 
     def on_stop(self) -> None:
         self.server.stop()

@@ -10,7 +10,23 @@ ReadyForProcessing, or requeue it), ``set-state``, ``set-substate``,
 ``set-exec``, ``clear-exec``, ``set-flag`` (``name`` and ``value``; a null
 value clears the flag) and ``get-ouss-by-state-substate`` (``state``, and
 ``substate`` as a regular expression like the original, or absent for any).
-A ``set``/``create`` replies with the updated entity, the query with a list.
+On the wire each reply's body is what the original's XTSS answered, so its
+clients work against ours: ``201`` (the HTTP status of its save) for every
+``set-*``/``clear-exec``/``create``, the bare list of entities for the query,
+``"Unsupported operation: <op>"`` for an unknown operation, and
+``"<ErrorType>: <message>"`` for a refusal (where the original checked nothing).
+drwlab's client reads the richer answer beside the body (``rpc.Answer``): the
+entity after the change, or the refusal it raises.
+
+As in the original, ``set-state`` changes the state and nothing else (a substate
+stays until ``set-substate`` changes it; ``set-substate`` with ``""`` or null
+clears it). drwlab's ``set-state`` may carry ``"substate": null`` to clear the
+substate in the same write (the data tracker's Delivered), which the
+original's requests never do. Two optional fields of ``set-state`` record drwlab's run
+bookkeeping on the entity: ``run`` (the pipeline run's timestamp:
+``pipelineRun``, the run whose report a review must show) and ``request`` (the
+id of the processing request that set Processing: ``processingRequest``, so a
+redelivered request can tell its own run from another tool's).
 
 Unlike the original, which checked nothing, state changes follow the
 life-cycle table (``strict=False`` restores the original's laxity, though
@@ -30,7 +46,15 @@ from typing import Any
 
 from drwlab.actors.base import Actor, body_dict, only_fields, text_field
 from drwlab.bus import MessageBus
-from drwlab.errors import Conflict, IllegalTransition, InvalidMessage, NotFound, UnknownOus
+from drwlab.bus.rpc import Answer
+from drwlab.errors import (
+    Conflict,
+    DrwlabError,
+    IllegalTransition,
+    InvalidMessage,
+    NotFound,
+    UnknownOus,
+)
 from drwlab.lifecycle import (
     EXECUTIVES,
     State,
@@ -40,7 +64,7 @@ from drwlab.lifecycle import (
     parse_state,
     parse_substate,
 )
-from drwlab.products import check_prog_id
+from drwlab.products import check_prog_id, check_timestamp
 from drwlab.store.base import Doc, Store
 from drwlab.timeutil import timestamp
 from drwlab.uids import check_uid, uid_to_doc_id
@@ -53,15 +77,21 @@ COMMON_FIELDS = ("operation", "actor", "reason")
 """Fields every request may carry: who asks and why (kept in the history)."""
 OPERATION_FIELDS: dict[str, tuple[str, ...]] = {
     "create": ("ousUID", "progID", "recipe", "executive"),
-    "set-state": ("ousUID", "value"),
+    "set-state": ("ousUID", "value", "run", "request", "substate"),
     "set-substate": ("ousUID", "value"),
     "set-exec": ("ousUID", "value"),
-    "clear-exec": ("ousUID",),
+    "clear-exec": ("ousUID", "value"),  # the original's helper always sends a (null) value
     "set-flag": ("ousUID", "name", "value"),
     "get-ouss-by-state-substate": ("state", "substate", "value"),
 }
 """The other fields each operation reads; any further field is refused."""
 EXECUTIVE_FLAG = "PL_PROCESSING_EXECUTIVE"
+SAVED = 201
+"""What the original's XTSS answered to a change: the HTTP status of its save."""
+RUN_FIELD = "pipelineRun"
+"""Entity field: the timestamp of the pipeline run the OUS is in (or was last in)."""
+REQUEST_FIELD = "processingRequest"
+"""Entity field: the id of the processing request whose run set Processing."""
 UPDATE_ATTEMPTS = 50
 """Revision races lost in a row before an update gives up with Conflict."""
 
@@ -71,8 +101,9 @@ LAUNCHABLE: tuple[str, ...] = tuple(
 """States from which the launcher may (re)queue an OUS; its life-cycle arrows from
 Processing and Reviewing belong to people and to AQUA, not to a relaunch."""
 
-_RECIPE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
-_FLAG = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+"""Recipes and flag names, checked with ``fullmatch`` (a ``$`` matches before a final
+newline); the first character is a letter or digit, so a name never reads as an option."""
 
 Change = Callable[[Doc], None]
 
@@ -86,9 +117,10 @@ def check_executive(executive: object) -> str:
 
 def check_recipe(recipe: object) -> str:
     """``recipe`` if it is a plausible pipeline recipe name; else InvalidMessage."""
-    if not isinstance(recipe, str) or not _RECIPE.match(recipe):
+    if not isinstance(recipe, str) or not _NAME.fullmatch(recipe):
         raise InvalidMessage(
-            f"not a pipeline recipe name (letters, digits, '_', '.', '-'): {recipe!r}"
+            "not a pipeline recipe name (letters, digits, '_', '.', '-', "
+            f"starting with a letter or digit): {recipe!r}"
         )
     return recipe
 
@@ -119,10 +151,10 @@ class Xtss(Actor):
         }
 
     def on_start(self) -> None:
-        self.serve(SELECTOR, self.handle)
+        self.serve(SELECTOR, self.answer)
 
     def handle(self, body: Any) -> Any:
-        """Carry out one request and return its reply (errors become error replies)."""
+        """Carry out one request and return drwlab's reply (the entity, or the list found)."""
         request = body_dict(body, "xtss request")
         operation = text_field(request, "operation", "xtss request")
         run = self._operations.get(operation)
@@ -131,6 +163,22 @@ class Xtss(Actor):
             raise InvalidMessage(f"xtss: unsupported operation {operation!r}; one of {known}")
         only_fields(request, (*COMMON_FIELDS, *OPERATION_FIELDS[operation]), f"xtss {operation}")
         return run(request)
+
+    def answer(self, body: Any) -> Answer:
+        """``handle`` as the RPC server answers it: the original's body, drwlab's result."""
+        try:
+            result = self.handle(body)
+        except DrwlabError as error:
+            try:
+                operation = body_dict(body, "xtss request").get("operation")
+            except InvalidMessage:
+                operation = None
+            if isinstance(operation, str) and operation not in self._operations:
+                return Answer(f"Unsupported operation: {operation}", error=error)
+            return Answer(f"{type(error).__name__}: {error}", error=error)
+        if isinstance(result, list):
+            return Answer(result, result)
+        return Answer(SAVED, result)
 
     # -- requests -> methods ----------------------------------------------------------
     @staticmethod
@@ -162,7 +210,29 @@ class Xtss(Actor):
     def _op_set_state(self, request: dict[str, Any]) -> Doc:
         actor, reason = self._who(request)
         uid = check_uid(request.get("ousUID"))
-        return self.set_state(uid, self._value(request), actor=actor, reason=reason)
+        run = request.get("run")
+        processing_request = request.get("request")
+        if run is not None:
+            check_timestamp(run)
+        clear_substate = "substate" in request
+        if request.get("substate") not in (None, ""):
+            raise InvalidMessage(
+                "xtss set-state: 'substate' may only be null or \"\" (clear it); "
+                "set a substate with set-substate"
+            )
+        if processing_request is not None and not isinstance(processing_request, str):
+            raise InvalidMessage(
+                f"xtss set-state: 'request' must be a message id, not {processing_request!r:.80}"
+            )
+        return self.set_state(
+            uid,
+            self._value(request),
+            actor=actor,
+            reason=reason,
+            run=run,
+            request=processing_request,
+            clear_substate=clear_substate,
+        )
 
     def _op_set_substate(self, request: dict[str, Any]) -> Doc:
         actor, reason = self._who(request)
@@ -178,6 +248,10 @@ class Xtss(Actor):
 
     def _op_clear_exec(self, request: dict[str, Any]) -> Doc:
         actor, _ = self._who(request)
+        if request.get("value") is not None:
+            raise InvalidMessage(
+                f"xtss clear-exec: 'value' must be null or absent, not {request['value']!r:.80}"
+            )
         return self.set_flag(check_uid(request.get("ousUID")), EXECUTIVE_FLAG, None, actor=actor)
 
     def _op_set_flag(self, request: dict[str, Any]) -> Doc:
@@ -244,21 +318,40 @@ class Xtss(Actor):
         return self._update(uid, requeue)
 
     def set_state(
-        self, uid: str, state: object, *, actor: str = "unknown", reason: str | None = None
+        self,
+        uid: str,
+        state: object,
+        *,
+        actor: str = "unknown",
+        reason: str | None = None,
+        run: str | None = None,
+        request: str | None = None,
+        clear_substate: bool = False,
     ) -> Doc:
-        """Move ``uid`` to ``state``; a ProcessingProblem keeps ``reason`` as ``problem``."""
+        """Move ``uid`` to ``state``; a ProcessingProblem keeps ``reason`` as ``problem``.
+
+        The substate is left alone (as the original's XTSS did) unless
+        ``clear_substate``. ``run`` records the
+        pipeline run the OUS is in; ``request`` the processing request that set
+        Processing (a change to Processing without one clears both: another tool's run).
+        """
         target = parse_state(state)
 
         def change(entity: Doc) -> None:
             self._check_state(uid, entity, target)
-            if entity.get("state") != target.value:
-                entity["substate"] = None  # substates belong to one stay in a state
+            if target is State.PROCESSING:
+                _set_or_drop(entity, REQUEST_FIELD, request)
+                _set_or_drop(entity, RUN_FIELD, run)
+            elif run is not None:
+                entity[RUN_FIELD] = run
             entity["state"] = target.value
+            if clear_substate:
+                entity["substate"] = None
             if target is State.PROCESSING_PROBLEM:
                 entity["problem"] = reason or "no reason given"
             else:
                 entity.pop("problem", None)
-            _record(entity, "set-state", actor, reason)
+            _record(entity, "set-state", actor, reason, run=run, request=request)
 
         updated = self._update(uid, change)
         logger.info("xtss: %s -> %s (%s)", uid, target.value, actor)
@@ -267,8 +360,9 @@ class Xtss(Actor):
     def set_substate(
         self, uid: str, substate: object, *, actor: str = "unknown", reason: str | None = None
     ) -> Doc:
-        """Set (or, with None, clear) the delivery substate of ``uid``; forward only if strict."""
-        target = None if substate is None else parse_substate(substate)
+        """Set (or, with None or ``""``, clear) the delivery substate of ``uid``;
+        forward only if strict."""
+        target = None if substate in (None, "") else parse_substate(substate)
 
         def change(entity: Doc) -> None:
             if target is not None and self.strict:
@@ -280,8 +374,11 @@ class Xtss(Actor):
 
     def set_flag(self, uid: str, name: str, value: Any, *, actor: str = "unknown") -> Doc:
         """Set flag ``name`` of ``uid`` to ``value`` (None removes it)."""
-        if not isinstance(name, str) or not _FLAG.match(name):
-            raise InvalidMessage(f"not a flag name (letters, digits, '_', '.', '-'): {name!r}")
+        if not isinstance(name, str) or not _NAME.fullmatch(name):
+            raise InvalidMessage(
+                "not a flag name (letters, digits, '_', '.', '-', "
+                f"starting with a letter or digit): {name!r}"
+            )
 
         def change(entity: Doc) -> None:
             flags = dict(entity.get("flags") or {})
@@ -335,10 +432,22 @@ class Xtss(Actor):
         raise Conflict(f"xtss: {uid} kept changing; gave up after {UPDATE_ATTEMPTS} attempts")
 
 
+def _set_or_drop(entity: Doc, field: str, value: str | None) -> None:
+    if value is None:
+        entity.pop(field, None)
+    else:
+        entity[field] = value
+
+
 def _record(
-    entity: Doc, operation: str, actor: str, reason: str | None, now: str | None = None
+    entity: Doc,
+    operation: str,
+    actor: str,
+    reason: str | None,
+    now: str | None = None,
+    **extra: str | None,
 ) -> None:
-    """Stamp ``entity`` and append the change to its history."""
+    """Stamp ``entity`` and append the change to its history (with the ``extra`` given)."""
     now = now or timestamp()
     entry: dict[str, Any] = {
         "state": entity.get("state"),
@@ -349,6 +458,7 @@ def _record(
     }
     if reason:
         entry["reason"] = reason
+    entry.update({name: value for name, value in extra.items() if value is not None})
     entity["timestamp"] = now
     entity["history"] = [*(entity.get("history") or []), entry]
 
@@ -381,9 +491,25 @@ class XtssClient:
         )
         return result
 
-    def set_state(self, uid: str, state: State | str, reason: str | None = None) -> Doc:
-        """Move ``uid`` to ``state`` (``reason`` kept in the history); returns the entity."""
-        result: Doc = self.call("set-state", ousUID=uid, value=str(state), reason=reason)
+    def set_state(
+        self,
+        uid: str,
+        state: State | str,
+        reason: str | None = None,
+        *,
+        run: str | None = None,
+        request: str | None = None,
+        clear_substate: bool = False,
+    ) -> Doc:
+        """Move ``uid`` to ``state`` (``reason`` kept in the history); returns the entity.
+
+        ``run``: the pipeline run's timestamp; ``request``: the processing request's id;
+        ``clear_substate``: clear the substate in the same change.
+        """
+        fields: dict[str, Any] = {"run": run, "request": request}
+        if clear_substate:
+            fields["substate"] = ""
+        result: Doc = self.call("set-state", ousUID=uid, value=str(state), reason=reason, **fields)
         return result
 
     def set_substate(

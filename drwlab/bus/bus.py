@@ -131,7 +131,12 @@ class MessageBus:
 
     # -- listening ----------------------------------------------------------------
     def listen(
-        self, selector: str, handler: Callable[[Any], object], *, name: str | None = None
+        self,
+        selector: str,
+        handler: Callable[[Any], object],
+        *,
+        name: str | None = None,
+        full_message: bool = False,
     ) -> Listener:
         """Call ``handler(body)`` in a background thread for each message on ``selector``.
 
@@ -139,14 +144,23 @@ class MessageBus:
         of the selector (in any process). A handler that raises has its message
         retried up to ``max_attempts`` times, then dead-lettered (at once for
         InvalidMessage); the listener carries on. Stop it with ``listener.stop()``.
+        ``full_message`` (as the original's ``fullMessage``) passes the whole claimed
+        message document instead of its body: its ``_id`` and ``attempts`` (2 or more:
+        a redelivery) let a handler tell work it already did.
         """
+        if full_message:
+            return self._start(selector, handler, name)
         return self._start(selector, lambda doc: handler(doc.get("body")), name)
 
     def serve(
         self, selector: str, service: Callable[[Any], Any], *, name: str | None = None
     ) -> Listener:
-        """Answer RPC requests on ``selector`` with ``service(request)`` (see ``call``)."""
-        process = rpc.serving(service, lambda reply_to, body: self.send(reply_to, body))
+        """Answer RPC requests on ``selector`` with ``service(request)`` (see ``call``).
+
+        The reply's body is the service's value, as the original's Executor sent it;
+        a service may return an ``rpc.Answer`` to put something else on the wire.
+        """
+        process = rpc.serving(service, self._put)
         return self._start(selector, process, name)
 
     def _start(self, selector: str, process: Process, name: str | None) -> Listener:
@@ -182,6 +196,13 @@ class MessageBus:
         InvalidMessage
             ``selector`` or ``request`` cannot be sent.
         """
+        return rpc.decode_reply(self.request(selector, request, timeout, sender=sender), selector)
+
+    def request(
+        self, selector: str, request: Any, timeout: float = 10.0, *, sender: str | None = None
+    ) -> Doc:
+        """Like ``call``, but return the whole reply document (its ``body`` as sent on
+        the wire, and ``outcome``), raising only RpcTimeout and InvalidMessage."""
         validate_selector(selector)
         validate_body(request)
         if timeout <= 0:

@@ -2,7 +2,7 @@
 
 A message is stored in the original system's format, so its tools can read ours::
 
-    {"_id": "2018-07-19T08:50:10.228-000001-5f0c...@cached.JAO", "selector": "cached.JAO",
+    {"_id": "2018-07-19T08_50_10.228-000001-5f0c...@cached.JAO", "selector": "cached.JAO",
      "consumed": false, "creationTimestamp": "2018-07-19T08:50:10.228",
      "body": {...}, "msgbackID": "msgback.<uuid>"}      # msgbackID on RPC requests
 
@@ -10,6 +10,11 @@ and the bus adds its own bookkeeping beside those fields: ``state`` (``pending``
 ``claimed``, ``done``, ``dead``), ``claimedBy``, ``leaseExpires``, ``attempts``,
 ``error``, ``errorDetail``, ``notBefore``, ``handledBy``, ``handledTimestamp``,
 ``sender``, ``group``.
+
+Every id written here is one the original's ``save()``/``findOne()`` reach unchanged:
+they replace ``:`` and ``/`` by ``_`` in the id they are given, so no id holds either
+(a message id carries its timestamp as ``08_50_10.228``; a group document is stored
+under the group's own name, ``cached.*``, where the original looks it up).
 
 Everything a sender can get wrong is checked here, before anything is written.
 """
@@ -48,7 +53,6 @@ DONE = "done"
 DEAD = "dead"
 
 GROUP_SUFFIX = ".*"
-GROUP_ID_PREFIX = "group:"
 MSGBACK_PREFIX = "msgback."
 
 PENDING_INDEX = ("selector", "consumed", "creationTimestamp")
@@ -89,8 +93,23 @@ def is_group(selector: str) -> bool:
 
 
 def group_doc_id(group: str) -> str:
-    """The ``msgq`` document id holding the members of ``group``."""
-    return GROUP_ID_PREFIX + group
+    """The ``msgq`` document id holding the members of ``group``: its own name, as in
+    the original (``findOne(msgq, "cached.*")``)."""
+    return group
+
+
+def is_group_doc(doc: Mapping[str, Any]) -> bool:
+    """True for a group definition (``{"_id": "cached.*", "members": [...]}``) in ``msgq``."""
+    return is_group(str(doc.get("_id", ""))) and "selector" not in doc
+
+
+def original_doc_id(doc_id: str) -> str:
+    """The id the original's ``save()``/``findOne()`` turn ``doc_id`` into (``:``, ``/`` -> ``_``).
+
+    drwlab writes only ids this leaves unchanged, so the original reaches each document
+    under the id drwlab gave it.
+    """
+    return doc_id.replace(":", "_").replace("/", "_")
 
 
 def validate_body(body: Any) -> None:
@@ -132,8 +151,13 @@ def _check_json(value: Any, where: str) -> None:
 
 def new_message_id(created: str, selector: str) -> str:
     """A unique id that sorts by creation time (and sending order within one process)
-    and ends in ``@<selector>``, so the change feed tells whom a change concerns."""
-    return f"{created}-{next(_COUNTER) % 1_000_000:06d}-{uuid.uuid4().hex[:12]}@{selector}"
+    and ends in ``@<selector>``, so the change feed tells whom a change concerns.
+
+    The timestamp's ``:`` become ``_`` (``2018-07-19T08_50_10.228-...``), as the original's
+    ``save()`` writes its own ids: the original can then update our messages in place.
+    """
+    stamp = original_doc_id(created)
+    return f"{stamp}-{next(_COUNTER) % 1_000_000:06d}-{uuid.uuid4().hex[:12]}@{selector}"
 
 
 def selector_of_id(doc_id: str) -> str | None:

@@ -2,11 +2,21 @@
 
 ``call`` sends the request with a fresh reply selector (``msgback.<uuid>``) and
 waits for the one message that comes back on it. ``serve`` builds the
-listener's processing step: run the service on the request body and send
-``{"result": value}`` or ``{"error": {"type": ..., "message": ...}}`` to the
-request's ``msgbackID``. A service that raises answers with its error (the
-request is then done: the caller has the error); only a request with nothing
-to reply to is dead-lettered.
+listener's processing step: run the service on the request body and send the
+reply to the request's ``msgbackID``. A service that raises answers with its
+error (the request is then done: the caller has the error); only a request
+with nothing to reply to is dead-lettered.
+
+A reply's ``body`` is what the original's Executor would have sent: the
+service's bare value (the XTSS answers ``201``, or a list, as the original's
+did), because the original's clients read the body and nothing else. What
+drwlab's own client needs beyond it travels beside the body, in ``outcome``::
+
+    {"body": 201, "outcome": {"result": {...the entity after the change...}}}
+    {"body": "IllegalTransition: ...", "outcome": {"error": {"type": ..., "message": ...}}}
+    {"body": [...]}                       # no outcome: the result is the body
+
+A reply with no ``outcome`` (one the original's Executor sent) gives its body as result.
 """
 
 from __future__ import annotations
@@ -14,7 +24,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from drwlab import errors
@@ -26,6 +37,7 @@ from drwlab.bus.message import (
     DONE,
     PENDING_INDEX,
     failure_fields,
+    new_message,
     validate_body,
     validate_selector,
 )
@@ -46,10 +58,27 @@ from drwlab.timeutil import timestamp
 logger = logging.getLogger(__name__)
 
 Service = Callable[[Any], Any]
-Send = Callable[[str, Any], str]
+Put = Callable[[Doc], str]
+
+OUTCOME = "outcome"
+"""The reply field drwlab's client reads (the original's clients read only ``body``)."""
 
 
-def serving(service: Service, send: Send) -> Process:
+@dataclass(frozen=True)
+class Answer:
+    """A service's answer when the wire body is not the whole of it.
+
+    ``body`` goes to every caller (what the original's service answered);
+    ``result`` is what drwlab's client returns, or ``error`` what it raises.
+    A service returning anything else answers that value as body and result.
+    """
+
+    body: Any
+    result: Any = None
+    error: Exception | None = None
+
+
+def serving(service: Service, put: Put, *, sender: str | None = None) -> Process:
     """The processing step of an RPC server: answer each request on its ``msgbackID``."""
 
     def process(doc: Doc) -> None:
@@ -57,49 +86,63 @@ def serving(service: Service, send: Send) -> Process:
         if reply_to is None:
             raise InvalidMessage("an RPC request needs a msgbackID to send the reply to")
         validate_selector(reply_to)
-        send(reply_to, reply_for(service, doc.get("body")))
+        fields = reply_fields(service, doc.get("body"))
+        reply = new_message(reply_to, fields.pop("body"), sender=sender)
+        put(dict(reply, **fields))
 
     return process
 
 
-def reply_for(service: Service, request: Any) -> dict[str, Any]:
-    """The reply body for ``request``: the service's result, or the error it raised."""
+def reply_fields(service: Service, request: Any) -> dict[str, Any]:
+    """``body`` (and ``outcome``) of the reply to ``request``: the service's answer or error."""
     try:
-        reply = {"result": service(request)}
+        answer = service(request)
     except StoreUnavailable:
         raise  # the store is down, not the request wrong: leave it to be retried
     except Exception as error:
+        answer = Answer(f"{type(error).__name__}: {error}", error=error)
+    if not isinstance(answer, Answer):
+        answer = Answer(answer, answer)
+    fields = _fields(answer)
+    try:
+        validate_body(fields)
+    except InvalidMessage as error:
+        refusal = InvalidMessage(f"the service's reply: {error}")
+        return _fields(Answer(f"InvalidMessage: {refusal}", error=refusal))
+    return fields
+
+
+def _fields(answer: Answer) -> dict[str, Any]:
+    error = answer.error
+    if error is not None:
         if isinstance(error, DrwlabError):
             logger.info("RPC service refused a request: %s: %s", type(error).__name__, error)
         else:
             logger.warning("RPC service failed", exc_info=error)
-        return {"error": {"type": type(error).__name__, "message": str(error)}}
-    try:
-        validate_body(reply)
-    except InvalidMessage as error:
-        return {"error": {"type": "InvalidMessage", "message": f"the service's reply: {error}"}}
-    return reply
+        outcome = {"error": {"type": type(error).__name__, "message": str(error)}}
+        return {"body": answer.body, OUTCOME: outcome}
+    if answer.result is answer.body:
+        return {"body": answer.body}
+    return {"body": answer.body, OUTCOME: {"result": answer.result}}
 
 
 def call(
     store: Store,
     watcher: ChangeWatcher,
-    send: Callable[[Doc], str],
+    send: Put,
     request: Doc,
     *,
     timeout: float,
     identity: str,
-) -> Any:
-    """Send the prepared ``request`` message and return the result of its reply.
+) -> Doc:
+    """Send the prepared ``request`` message and return its reply document.
+
+    ``decode_reply`` makes the reply a result (or raises its error).
 
     Raises
     ------
     RpcTimeout
         No reply within ``timeout`` s; the request is withdrawn if still unclaimed.
-    DrwlabError subclass
-        The service raised that drwlab error (e.g. IllegalTransition).
-    RpcError
-        The service raised any other error.
     """
     wake = threading.Event()
     inbox = Inbox(complete=True)  # subscribed before sending: no reply can be missed
@@ -113,7 +156,7 @@ def call(
             reply = _take_reply(store, request["msgbackID"], identity, inbox.take())
             if reply is not None:
                 watcher.quiet([reply])
-                return decode_reply(reply.get("body"), request["selector"])
+                return reply
     finally:
         watcher.unsubscribe(wake)
     _withdraw(store, request_id, timeout)
@@ -164,13 +207,25 @@ def _withdraw(store: Store, request_id: str, timeout: float) -> None:
         logger.warning("could not withdraw timed-out request %s: %s", request_id, failure)
 
 
-def decode_reply(body: Any, selector: str) -> Any:
-    """The ``result`` of a reply body, or raise the error it carries."""
-    if isinstance(body, dict) and "result" in body:
-        return body["result"]
-    if isinstance(body, dict) and isinstance(body.get("error"), dict):
-        _raise_remote(str(body["error"].get("type")), str(body["error"].get("message")), selector)
-    raise RpcError(f"malformed reply from {selector!r}: {body!r:.200}")
+def decode_reply(reply: Mapping[str, Any], selector: str) -> Any:
+    """The result of reply document ``reply``, or raise the error it carries.
+
+    Raises
+    ------
+    DrwlabError subclass
+        The service raised that drwlab error (e.g. IllegalTransition).
+    RpcError
+        The service raised any other error, or the outcome is malformed.
+    """
+    if OUTCOME not in reply:
+        return reply.get("body")  # a reply as the original's Executor sends it
+    outcome = reply[OUTCOME]
+    if isinstance(outcome, dict) and "result" in outcome:
+        return outcome["result"]
+    if isinstance(outcome, dict) and isinstance(outcome.get("error"), dict):
+        error = outcome["error"]
+        _raise_remote(str(error.get("type")), str(error.get("message")), selector)
+    raise RpcError(f"malformed reply from {selector!r}: {outcome!r:.200}")
 
 
 def _raise_remote(type_name: str, message: str, selector: str) -> NoReturn:

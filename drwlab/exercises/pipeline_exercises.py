@@ -49,11 +49,12 @@ def add_failing_driver(sandbox: Sandbox, executive: str = FAILING_EXECUTIVE) -> 
 
 
 def _expected_products(sandbox: Sandbox, uid: str) -> list[Path] | None:
-    """The data products of ``uid``'s latest run as the JAO cache holds them (None: no run)."""
-    report = sandbox.qa2.latest_report(uid)
+    """The data products of the run ``uid`` is in as the JAO cache holds them (None: no run)."""
+    entity = sandbox.entity(uid)
+    report = sandbox.qa2.run_report(entity)
     if report is None:
         return None
-    prog_id = sandbox.entity(uid)["progID"]
+    prog_id = entity["progID"]
     tree = ProductsTree(sandbox.caches["JAO"], prog_id, uid, str(report["timestamp"]))
     return [path.resolve() for path in tree.data_product_paths]
 

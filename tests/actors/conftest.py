@@ -90,11 +90,15 @@ def wait_for_state(store: Store, uid: str, state: State, timeout: float = 15.0) 
     return found
 
 
-def bring_to(xtss: Xtss, state: State, uid: str = UID, executive: str = "EU") -> Doc:
-    """Create ``uid`` and walk it along the legal path to ``state`` (directly, no bus)."""
+def bring_to(
+    xtss: Xtss, state: State, uid: str = UID, executive: str = "EU", *, run: str | None = None
+) -> Doc:
+    """Create ``uid`` and walk it along the legal path to ``state`` (directly, no bus);
+    ``run``: the pipeline run it is in (recorded as a driver records it)."""
     doc = xtss.create(uid, PROG, "PipelineCalibration", executive, actor="test")
     for step in PATH_TO[state]:
-        doc = xtss.set_state(uid, step, actor="test")
+        recorded = run if step in (State.PROCESSING, State.READY_FOR_REVIEW) else None
+        doc = xtss.set_state(uid, step, actor="test", run=recorded)
     return doc
 
 

@@ -31,6 +31,8 @@ from tests.actors.conftest import (
 )
 
 CACHE_URL = "http://127.0.0.1:8001/"
+RUN_1 = "2018-07-19T07:10:03.781"
+RUN_2 = "2018-07-20T09:00:00.000"
 
 
 def report_body(tree: ProductsTree) -> dict[str, Any]:
@@ -116,12 +118,45 @@ def test_review_starts_reviewing_and_shows_scores_and_weblog(
 
 
 def test_review_needs_a_ready_ous_with_its_report(qa2: AquaQA2, xtss: Xtss) -> None:
-    bring_to(xtss, State.READY_FOR_REVIEW)
-    with pytest.raises(ReviewError, match="report has not arrived"):
+    bring_to(xtss, State.READY_FOR_REVIEW, run=RUN_2)
+    qa2.report_wait = 0.2
+    with pytest.raises(ReviewError, match=f"report of its pipeline run {RUN_2} has not arrived"):
         qa2.review(UID)
+    assert entity_state(qa2) == "ReadyForReview"
     bring_to(xtss, State.PROCESSING, uid="uid://X1/X1/Xc1")
     with pytest.raises(ReviewError, match="uid://X1/X1/Xc1 is in Processing"):
         qa2.review("uid://X1/X1/Xc1")
+
+
+def entity_state(qa2: AquaQA2) -> str:
+    return str(qa2.entity(UID)["state"])
+
+
+def test_review_waits_for_the_report_of_the_run_the_ous_is_in(
+    qa2: AquaQA2, xtss: Xtss, bus: MessageBus, store: Store, tmp_path: Path
+) -> None:
+    first = make_products(tmp_path / "jao", timestamp=RUN_1)
+    wait_done(store, bus.send("pipeline.report.JAO", report_body(first)))
+    bring_to(xtss, State.READY_FOR_REVIEW, run=RUN_2)
+    assert qa2.ready_for_review() == []  # its run's report is not there: not reviewable yet
+    second = make_products(tmp_path / "jao", timestamp=RUN_2)
+    bus.send("pipeline.report.JAO", report_body(second))  # on its way as the review starts
+    review = qa2.review(UID)
+    assert review.timestamp == RUN_2 and review.products_dir == second.products_dir
+    assert entity_state(qa2) == "Reviewing"
+
+
+def test_a_pass_ingests_the_products_of_the_run_reviewed(
+    qa2: AquaQA2, xtss: Xtss, bus: MessageBus, store: Store, tmp_path: Path
+) -> None:
+    bring_to(xtss, State.READY_FOR_REVIEW, run=RUN_1)
+    for run in (RUN_1, RUN_2):  # a later run's report arriving early changes nothing
+        tree = make_products(tmp_path / "jao", timestamp=run)
+        wait_done(store, bus.send("pipeline.report.JAO", report_body(tree)))
+    assert qa2.review(UID).timestamp == RUN_1
+    qa2.decide(UID, "Pass")
+    [request] = bus.unread("ingest.JAO")
+    assert request["body"]["timestamp"] == RUN_1
 
 
 @pytest.mark.parametrize(

@@ -24,7 +24,7 @@ def ingested(xtss: Xtss, store: Store, *, archived: list[str]) -> None:
     for name in archived:
         Ngas(store).put(name, name.encode(), ous_uid=UID)
     status = {
-        "_id": "uid___X1_X1_Xb2-2018_07_19T07_10_03.781",
+        "_id": "uid___X1_X1_Xb2",  # one per OUS, where the original's data tracker reads it
         "ousUID": UID,
         "progID": "2015.1.00657.S",
         "timestamp": "2018-07-19T07:10:03.781",

@@ -164,16 +164,72 @@ def test_an_ous_requeued_by_hand_during_its_run_keeps_its_new_state(
     assert entity(store)["history"][-1]["actor"] == "operator"
 
 
+def redeliver(store: Store, message_id: str) -> None:
+    """Put a handled message back in the queue as the lease check returns a dead
+    listener's claim: pending again, its attempts kept (so the next is attempt 2)."""
+    doc = store.get("msgq", message_id)
+    store.put("msgq", dict(doc, consumed=False, state="pending", attempts=1))
+
+
 def test_a_run_interrupted_by_a_killed_driver_is_taken_over_on_redelivery(
-    make_driver: MakeDriver, launcher: Launcher, xtss: Xtss, store: Store
+    make_driver: MakeDriver,
+    launcher: Launcher,
+    xtss: Xtss,
+    store: Store,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     # As if a driver had claimed the request, set Processing, and been killed:
     # the request comes back once its lease expires, the OUS still in Processing.
-    launcher.launch(PROG, UID)
-    xtss.set_state(UID, State.PROCESSING, actor="pipeline-driver.EU", reason="killed run")
+    message = launcher.launch(PROG, UID).message_id
+    xtss.set_state(UID, State.PROCESSING, actor="pipeline-driver.EU", request=message)
+    redeliver(store, message)
     make_driver()
     doc = wait_for_state(store, UID, State.READY_FOR_REVIEW)
     assert [h["state"] for h in doc["history"]][-2:] == ["Processing", "ReadyForReview"]
+    assert "left in Processing by an interrupted run" in caplog.text
+
+
+def test_an_ous_another_tool_set_to_processing_is_a_first_run(
+    make_driver: MakeDriver,
+    launcher: Launcher,
+    xtss: Xtss,
+    store: Store,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # the original's dra.py sets Processing through the XTSS before the request is taken
+    launcher.launch(PROG, UID)
+    xtss.set_state(UID, State.PROCESSING, actor="unknown")
+    caplog.set_level("INFO", logger="drwlab.actors.pipeline_driver")
+    make_driver()
+    wait_for_state(store, UID, State.READY_FOR_REVIEW)
+    assert "set to Processing by unknown; processing it as a first run" in caplog.text
+    assert "interrupted" not in caplog.text
+    assert "attempt 1" in caplog.text
+
+
+def test_a_redelivered_request_whose_run_is_over_is_a_duplicate(
+    make_driver: MakeDriver,
+    launcher: Launcher,
+    xtss: Xtss,
+    bus: MessageBus,
+    store: Store,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # the run finished, but the driver died before acknowledging; meanwhile the OUS moved on
+    make_driver()
+    message = launcher.launch(PROG, UID).message_id
+    wait_for_state(store, UID, State.READY_FOR_REVIEW)
+    wait_done(store, message)
+    for state in (State.REVIEWING, State.VERIFIED, State.DELIVERY_IN_PROGRESS):
+        xtss.set_state(UID, state, actor="test")
+    before = entity(store)
+    caplog.set_level("INFO", logger="drwlab.actors.pipeline_driver")
+    redeliver(store, message)
+    done = wait_done(store, message)
+    assert done["attempts"] == 2 and "error" not in done
+    assert entity(store)["history"] == before["history"]  # nothing run, nothing set
+    assert "was processed already (the OUS is in DeliveryInProgress); duplicate" in caplog.text
+    assert bus.dead_letters() == []
 
 
 def test_an_ous_processing_on_another_executive_is_not_taken_over(

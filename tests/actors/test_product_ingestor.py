@@ -77,21 +77,39 @@ def test_ingestion_walks_the_substates_and_archives_every_product(
     assert [m["productID"] for m in metadata] == sorted(names)
     assert {(m["ousUID"], m["progID"]) for m in metadata} == {(UID, PROG)}
     [status] = store.all_docs("delivery-status")
-    assert status["_id"] == "uid___X1_X1_Xb2-2018_07_23T13_32_25.355"
+    assert status["_id"] == "uid___X1_X1_Xb2"  # one per OUS, as the original keeps it
     assert status["dataProducts"] == names and status["complete"] is True
     assert status["productsDir"] == REQUEST["productsDir"] and status["progID"] == PROG
 
 
 def test_a_redelivered_request_creates_no_duplicates(
-    ingestor: ProductIngestor, xtss: Xtss, bus: MessageBus, store: Store, tmp_path: Path
+    ingestor: ProductIngestor,
+    xtss: Xtss,
+    bus: MessageBus,
+    store: Store,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     jao_products(tmp_path)
-    bring_to(xtss, State.DELIVERY_IN_PROGRESS)
+    bring_to(xtss, State.DELIVERY_IN_PROGRESS, run=TIMESTAMP)
     wait_done(store, bus.send("ingest.JAO", REQUEST))
     history = len(entity(store)["history"])
+    caplog.set_level("INFO", logger="drwlab.actors.product_ingestor")
     wait_done(store, bus.send("ingest.JAO", REQUEST))
     assert counts(store) == (5, 5, 1)
     assert len(entity(store)["history"]) == history
+    assert "ingested already; duplicate request" in caplog.text
+    assert bus.dead_letters() == []
+
+
+def test_a_request_for_another_run_than_the_ouss_is_refused(
+    ingestor: ProductIngestor, xtss: Xtss, bus: MessageBus, store: Store, tmp_path: Path
+) -> None:
+    jao_products(tmp_path)
+    bring_to(xtss, State.DELIVERY_IN_PROGRESS, run="2018-07-24T00:00:00.000")
+    dead = wait_dead(bus, bus.send("ingest.JAO", REQUEST))
+    assert f"from run {TIMESTAMP}" in dead["error"] and "in run 2018-07-24" in dead["error"]
+    assert counts(store) == (0, 0, 0)
 
 
 def test_ingestion_waits_for_delivery_in_progress_and_for_replication(

@@ -31,7 +31,7 @@ def test_joining_a_group_twice_adds_the_member_once(bus: MessageBus, store: Stor
     bus.join_group("state.change.*", "dashboard.refresh")
     bus.join_group("state.change.*", "dashboard.refresh")
     assert bus.members("state.change.*") == ["dashboard.refresh"]
-    doc = store.get("msgq", "group:state.change.*")
+    doc = store.get("msgq", "state.change.*")  # the original looks a group up by its name
     assert doc["type"] == "group"
     assert doc["members"] == ["dashboard.refresh"]
 

@@ -339,8 +339,9 @@ def error_reply(lab: Lab, request: Doc, case: dict[str, Any]) -> str:
     """The error answered to a raw RPC request (nobody waits for it: it stays unread)."""
     assert request["state"] == "done", request.get("error")
     [reply] = lab.store.find("msgq", {"selector": request["msgbackID"]})
-    assert set(reply["body"]) == {"error"}, reply["body"]
-    assert_mentions(reply["body"]["error"]["message"], case["error"])
+    error = reply["outcome"]["error"]  # drwlab's; the body is the text the original's clients read
+    assert reply["body"] == f"{error['type']}: {error['message']}", reply["body"]
+    assert_mentions(error["message"], case["error"])
     lab.unread.append(reply["_id"])
     return str(reply["_id"])
 

@@ -40,9 +40,11 @@ GOOD = ("uid://X1/X1/Xc0", "uid://X1/X1/Xc5")
 
 
 def fault_wrapper(path: Path) -> Path:
-    """An executable standing for python that adds ``--simulate`` for the faulty OUSs."""
+    """An executable standing for python that adds ``--simulate`` for the faulty OUSs
+    (after ``-m drwlab.pipeline``: the pipeline's positional arguments follow ``--``)."""
     cases = "\n".join(
-        f'  *"{uid} "*) exec "{sys.executable}" "$@" --simulate {how} ;;'
+        f'  *"{uid} "*) m="$1"; module="$2"; shift 2; '
+        f'exec "{sys.executable}" "$m" "$module" --simulate={how} "$@" ;;'
         for uid, (how, _) in FAULTS.items()
     )
     path.write_text(f'#!/bin/sh\ncase "$* " in\n{cases}\nesac\nexec "{sys.executable}" "$@"\n')

@@ -9,7 +9,12 @@ process against one store. Three OUSs go through; on the way
 - the product ingestor is killed while it ingests (some products of an OUS in
   NGAS, not all),
 
-and each time another instance is started at once. A killed actor's claim
+and each time another instance is started at once. A second test kills every
+actor process at once, at several moments of a run of eight OUSs (a pipeline
+running, an OUS just gone to ReadyForReview, an OUS half ingested), and
+starts them all again on the same store and caches: work already done when a
+message comes back is a duplicate, never a dead letter, and no OUS is
+ingested from two runs. A killed actor's claim
 runs out after its lease (``--lease``, 8 s here; 30 by default) and the
 message is delivered again. Then every
 OUS must reach a final state (Delivered, or ProcessingProblem with a reason),
@@ -117,6 +122,15 @@ class Actors:
     def logs_text(self) -> str:
         return "\n".join(f"--- {n}\n{self.log(n)[-1500:]}" for n in self.processes)
 
+    def kill_all(self) -> None:
+        """SIGKILL every actor at once, with what it started (its pipeline runs)."""
+        for process in self.processes.values():
+            if process.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+        for process in self.processes.values():
+            process.wait(10)
+
     def stop_all(self) -> None:
         for pid in self.groups:  # our own groups: the actors and what they started
             with contextlib.suppress(ProcessLookupError):
@@ -214,9 +228,9 @@ def test_actors_killed_mid_message_lose_nothing_and_do_nothing_twice(
     assert_nothing_twice(final, counts)
 
 
-def launch(store_url: str, actors: Actors) -> None:
+def launch(store_url: str, actors: Actors, uids: list[str] = UIDS) -> None:
     deadline = time.monotonic() + 60
-    for uid in UIDS:
+    for uid in uids:
         while True:  # the XTSS process may still be starting
             done = subprocess.run(
                 [sys.executable, "-m", "drwlab", "--store", store_url, "launch", PROG, uid],
@@ -274,8 +288,8 @@ def in_state(store: Store, state: str) -> str | None:
     return next((u for u in UIDS if (entity(store, u) or {}).get("state") == state), None)
 
 
-def half_ingested(store: Store) -> str | None:
-    for uid in UIDS:
+def half_ingested(store: Store, uids: list[str] = UIDS) -> str | None:
+    for uid in uids:
         doc = entity(store, uid) or {}
         if doc.get("substate") == "IngestingProducts":
             products = store.count("products-metadata", {"ousUID": uid})
@@ -284,8 +298,8 @@ def half_ingested(store: Store) -> str | None:
     return None
 
 
-def all_final(store: Store) -> list[Doc] | None:
-    docs = [entity(store, uid) for uid in UIDS]
+def all_final(store: Store, uids: list[str] = UIDS) -> list[Doc] | None:
+    docs = [entity(store, uid) for uid in uids]
     if all(doc is not None and doc["state"] in FINAL for doc in docs):
         return [doc for doc in docs if doc is not None]
     return None
@@ -315,3 +329,71 @@ def assert_nothing_twice(final: list[Doc], counts: dict[str, Any]) -> None:
             wrong[uid] = {"state": doc["state"], "runs": runs, "seen": seen, "expected": expected}
     assert wrong == {}, f"(reports, NGAS, metadata, deliveries) per OUS: {wrong}"
     assert counts["dead"] == [], f"messages given up on: {counts['dead']}"
+
+
+KILL_ALL_UIDS = [f"uid://X1/X3/Xk{n}" for n in range(8)]
+PAST_PROCESSING = ("ReadyForReview", "Reviewing", "Verified", "DeliveryInProgress", "Delivered")
+
+
+@pytest.mark.slow
+def test_every_actor_killed_at_once_at_several_moments_then_restarted(
+    actors: Actors, store_url: str, tmp_path: Path, figures: Figures
+) -> None:
+    eu, jao, uids = tmp_path / "eu-cache", tmp_path / "jao-cache", KILL_ALL_UIDS
+    driver = ("pipeline-driver", "EU", str(eu), "-mr", "2", "--failure-rate", "0")
+    cache_jao = ("replicated-cache", "-e", "JAO", "-lc", str(jao), "-euc", str(eu))
+    everyone: list[tuple[str, ...]] = [
+        ("xtss", "xtss"),
+        ("driver", *driver, "--time-scale", "0.3", "--work-dir", str(tmp_path / "pipeline")),
+        ("cache-eu", "replicated-cache", "-e", "EU", "-lc", str(eu), "-p", "0"),
+        ("cache-jao", *cache_jao, "-p", "0"),
+        ("qa2", "aqua-qa2", "-lc", str(jao), "--autopilot", "Pass"),
+        ("ingestor", "product-ingestor", str(jao), "--time-scale", "0.3"),
+        ("tracker", "data-tracker", "--time-scale", "0"),
+    ]
+    for name, *args in everyone:
+        actors.start(name, *args)
+    started = time.monotonic()
+    launch(store_url, actors, uids)
+
+    def state_of_any(states: tuple[str, ...]) -> str | None:
+        return next((u for u in uids if (entity(store, u) or {}).get("state") in states), None)
+
+    moments: list[tuple[str, Callable[[], object]]] = [
+        ("a pipeline running", lambda: state_of_any(("Processing",))),
+        ("an OUS just past its run", lambda: state_of_any(PAST_PROCESSING[:3])),
+        ("an OUS half ingested", lambda: half_ingested(store, uids)),
+    ]
+    with open_store(store_url) as store:
+        for what, condition in moments:
+            wait_for(store, actors, condition, what, RUN_TIMEOUT)
+            actors.kill_all()
+            for name, *args in everyone:
+                actors.start(name, *args)
+        final = wait_for(
+            store, actors, lambda: all_final(store, uids), "every OUS final", RUN_TIMEOUT
+        )
+        problems = ingested_from_other_runs(store, final)
+        dead = [f"{m['selector']}: {m.get('error')}" for m in store.find("msgq", DEAD)]
+    figures.record(
+        f"kill_all.{'couchdb' if store_url.startswith('http') else 'sqlite'}",
+        kills=[what for what, _ in moments],
+        seconds=round(time.monotonic() - started, 1),
+        duplicates_logged=sum(actors.log(name).count("duplicate") for name in actors.processes),
+        states=dict(Counter(doc["state"] for doc in final)),
+    )
+    assert [doc["state"] for doc in final] == ["Delivered"] * len(uids)
+    assert dead == [], f"messages given up on: {dead}"
+    assert problems == {}, f"ingested from another run than the OUS's: {problems}"
+
+
+def ingested_from_other_runs(store: Store, final: list[Doc]) -> dict[str, Any]:
+    """Per OUS, what its NGAS metadata and delivery status say of runs other than its own."""
+    wrong: dict[str, Any] = {}
+    for doc in final:
+        uid, run = doc["entityId"], doc.get("pipelineRun")
+        runs = {m["timestamp"] for m in store.find("products-metadata", {"ousUID": uid})}
+        status = store.get("delivery-status", uid_to_doc_id(uid))
+        if runs != {run} or status["timestamp"] != run or len(status["dataProducts"]) != 5:
+            wrong[uid] = {"run": run, "metadata runs": sorted(runs), "status": status["timestamp"]}
+    return wrong
