@@ -88,7 +88,7 @@ EXERCISES: dict[str, Exercise] = {
                  delivery_exercises.metadata_ids, "delivery-status"),
         Exercise("06-redelivery", "06-your-actor", "A redelivered request is a duplicate",
                  actor_exercises.redelivery, "status-entities", ("sb", "ShortestQueue")),
-        Exercise("06-qa2-rule", "06-your-actor", "Your own QA2 rule",
+        Exercise("06-your-rule", "06-your-actor", "Your own QA2 rule",
                  actor_exercises.qa2_rule, "status-entities"),
     )
 }  # fmt: skip

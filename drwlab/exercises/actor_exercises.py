@@ -182,7 +182,7 @@ def made_up_review(lowest: float) -> Review:
 
 def qa2_rule(namespace: Mapping[str, Any]) -> Check:
     """The AQUA in place decides by a rule: Pass, SemiPass for a warning, Fail for an error."""
-    name = "06-qa2-rule"
+    name = "06-your-rule"
     rule = sandbox_in(namespace).qa2.autopilot
     if rule is None:
         return missing(

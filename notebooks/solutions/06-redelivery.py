@@ -1,3 +1,5 @@
+# Solution of "A redelivered request is a duplicate" (06-your-actor): before doing the work,
+# look in the OUS's history for this request's id; a request not done yet is done, redelivered or not.
 import logging
 
 from drwlab.actors import body_dict
@@ -22,3 +24,4 @@ class CarefulQueue(ShortestQueue):
 
 
 sb.replace_actor("shortest-queue", CarefulQueue(sb.bus, sb.store))
+print("shortest-queue is now a", type(sb.actors["shortest-queue"]).__name__)

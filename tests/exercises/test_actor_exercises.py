@@ -45,7 +45,7 @@ def notebook() -> Iterator[dict[str, Any]]:
 
 def test_06_actor_exercises(notebook: dict[str, Any]) -> None:
     assert_unsolved_then_solved("06-redelivery", notebook, "delivered again, was done again")
-    assert_unsolved_then_solved("06-qa2-rule", notebook, "expected SemiPass")
+    assert_unsolved_then_solved("06-your-rule", notebook, "expected SemiPass")
 
 
 def test_a_redelivery_dropped_without_looking_is_told_so(notebook: dict[str, Any]) -> None:
@@ -87,5 +87,5 @@ def test_a_rule_that_is_not_the_exercise_s_is_told_what_it_does(
     notebook: dict[str, Any], autopilot: Any, said: str
 ) -> None:
     put_aqua(notebook["sb"], autopilot)
-    result = evaluate("06-qa2-rule", notebook)
+    result = evaluate("06-your-rule", notebook)
     assert not result.passed and said in result.message, result.line

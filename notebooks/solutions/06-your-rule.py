@@ -1,3 +1,5 @@
+# Solution of "Your own QA2 rule" (06-your-actor): the rule reads the run's lowest score,
+# and an AQUA deciding by it takes the place of the sandbox's.
 from drwlab.actors import AquaQA2
 
 
@@ -14,3 +16,4 @@ def three_bands(review):
 
 sb.replace_actor("aqua-qa2", AquaQA2(sb.bus, sb.store, cache_dir=sb.caches["JAO"],
                                      cache_url=sb.urls["cache.JAO"], autopilot=three_bands))
+print("AQUA QA2 now decides every run by", sb.qa2.autopilot.__name__)
