@@ -37,6 +37,10 @@ MENTIONS: dict[str, list[str]] = {
         "data tracker", "Verified", "DeliveryInProgress", "IngestionTriggered",
         "AnalyzingProducts", "IngestingProducts", "ProductsIngested", "Delivered",
     ],
+    "05-faults.ipynb": [
+        "lease", "crash", "pipeline driver", "claim", "dead letter", "requeue", "OutageLog",
+        "Processing", "ReadyForReview", "Delivered",
+    ],
     "06-your-actor.ipynb": [
         "actor", "message bus", "dra.py", "ShortestQueue", "idempotent", "stop Event",
         "Unknown fields", "dead letter", "EU", "NA", "pipeline driver", "AQUA QA2",
@@ -73,6 +77,10 @@ EXPLAINED: dict[str, list[str]] = {
         "PI", "NGAS", "Oracle tables", "Verified", "product ingestor", "DeliveryInProgress",
         "IngestionTriggered", "AnalyzingProducts", "IngestingProducts", "ProductsIngested",
         "data tracker", "Delivered", "XTSS", "ReadyForReview",
+    ],
+    "05-faults.ipynb": [
+        *ORIGIN, "executive", "EU", "pipeline driver", "actor", "message bus", "claim",
+        "dead letter", "Processing", "ReadyForReview", "Delivered",
     ],
     "06-your-actor.ipynb": [
         *ORIGIN, "JAO", "ARC", "executive", "EU", "NA", "actor", "message bus", "selector",
