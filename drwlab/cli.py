@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from drwlab import __version__
 from drwlab.credentials import hide_password
-from drwlab.errors import DrwlabError, RpcTimeout
+from drwlab.errors import DrwlabError, InvalidMessage, NotFound, RpcTimeout
 from drwlab.lifecycle import EXECUTIVES, QA2Flag
 from drwlab.settings import Settings, from_environment
 from drwlab.wire import time_scale_or_default
@@ -354,6 +354,29 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_requeue(args: argparse.Namespace) -> int:
+    """Put dead letters back in their queue, their cause fixed; without ids, list them."""
+    from drwlab.bus import MessageBus
+    from drwlab.faults import requeue
+    from drwlab.store import open_store
+
+    refused = 0
+    with open_store(args.store) as store, MessageBus(store) as bus:
+        if not args.ids:
+            for doc in bus.dead_letters():
+                print(f"{doc['_id']}  {doc.get('selector')}  {doc.get('error', '')}")
+            return 0
+        for message_id in args.ids:
+            try:
+                requeue(bus, message_id, by="drwlab requeue")
+            except (InvalidMessage, NotFound) as error:
+                print(f"drwlab requeue: {message_id}: {error}", file=sys.stderr)
+                refused += 1
+            else:
+                print(f"re-queued {message_id}")
+    return 1 if refused else 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """A headless run of N OUSs to Delivered (see drwlab.demo)."""
     from drwlab.demo import run_demo
@@ -525,6 +548,10 @@ def _add_tools(commands: Any) -> None:
     p = commands.add_parser("report", help="write the HTML report of the store")
     p.add_argument("path", metavar="PATH")
     p.set_defaults(func=cmd_report)
+
+    p = commands.add_parser("requeue", help="re-queue dead letters (no id: list them)")
+    p.add_argument("ids", nargs="*", metavar="MESSAGE_ID")
+    p.set_defaults(func=cmd_requeue)
 
     p = commands.add_parser("demo", help="N OUSs through to Delivered, QA2 on autopilot")
     p.add_argument("-n", type=int, default=5, help="how many OUSs (default 5)")

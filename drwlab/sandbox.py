@@ -38,6 +38,8 @@ from drwlab.actors.product_ingestor import ProductIngestor
 from drwlab.actors.replicated_cache import ReplicatedCache
 from drwlab.actors.xtss import Xtss
 from drwlab.bus import MessageBus
+from drwlab.bus.message import CLAIMED
+from drwlab.bus.message import DB as MSGQ
 from drwlab.clearall import clear_all
 from drwlab.credentials import hide_password
 from drwlab.errors import (
@@ -47,6 +49,7 @@ from drwlab.errors import (
     PipelineFailed,
     UnknownOus,
 )
+from drwlab.faults import Crash, UnreachableStore, crash_actor
 from drwlab.lifecycle import EXECUTIVES, FINAL_STATES, State, parse_state
 from drwlab.settings import from_environment
 from drwlab.store import Store, open_store, sqlite_url
@@ -97,6 +100,9 @@ class Sandbox:
         Address of the HTTP servers (caches, dashboard), on free ports.
     max_runs:
         Pipeline runs each driver may have at once (the original's ``-mr``).
+    lease:
+        Seconds a listener owns a claimed message (``MessageBus(lease=...)``):
+        after a crash, the wait before another listener takes it.
     start:
         Start the actors at once (else call ``start()``).
     """
@@ -113,6 +119,7 @@ class Sandbox:
         autopilot: str | bool | None = None,
         host: str = "127.0.0.1",
         max_runs: int = 1,
+        lease: float = 30.0,
         start: bool = True,
     ) -> None:
         settings = from_environment()
@@ -125,6 +132,7 @@ class Sandbox:
         self.autopilot = _autopilot(autopilot, settings.autopilot)
         self.host = host
         self.max_runs = max_runs
+        self.lease = lease
         self.caches: dict[str, Path] = {
             ex: self.workdir / "caches" / ex for ex in (*self.executives, JAO)
         }
@@ -157,7 +165,7 @@ class Sandbox:
                 return self
             for path in self.caches.values():
                 (path / "weblogs").mkdir(parents=True, exist_ok=True)
-            self._bus = MessageBus(self.store)
+            self._bus = MessageBus(self.store, lease=self.lease)
             try:
                 for name, build in self._plan():
                     self._start_one(name, build)
@@ -417,6 +425,86 @@ class Sandbox:
         if not isinstance(name, str) or not name:
             raise ValueError(f"{actor!r} has no name: pass name=")
         return name
+
+    # -- faults (drwlab.faults; docs/faults.md) ----------------------------------------
+    def prepare_faults(self, lease: float = 5.0) -> UnreachableStore:
+        """Start the actors again over a store that can be switched off, with claims of
+        ``lease`` s, so that ``crash`` and ``outage`` can be shown in seconds; returns the store.
+
+        For a notebook's first cells: what read the sandbox before (views, links,
+        a bus or listeners of your own) was on the stopped actors and the old store.
+        The store stays unreachable-capable until the sandbox stops.
+        """
+        with self._lock:
+            self.stop()
+            self.lease = lease
+            store = self.store
+            faulty = store if isinstance(store, UnreachableStore) else UnreachableStore(store)
+            self._store = faulty
+            self.start()
+            return faulty
+
+    def crash(self, actor: str) -> Crash:
+        """Crash the actor named ``actor`` mid-message: ``drwlab.faults.crash_actor`` on this bus.
+
+        Its listeners die as a killed process's would; what they held waits out
+        ``lease`` seconds, then a competing listener takes it. The actor stays
+        in ``actors`` (dead): ``stop_actor`` it to remove it. Raises ValueError if
+        no listener of ``actor`` runs.
+        """
+        return crash_actor(self.bus, actor)
+
+    def outage(self, seconds: float) -> None:
+        """Make the store unreachable for ``seconds`` (``UnreachableStore.outage``).
+
+        Raises RuntimeError unless ``prepare_faults()`` made the store switchable.
+        """
+        store = self.store
+        if not isinstance(store, UnreachableStore):
+            raise RuntimeError("this sandbox's store cannot be switched off: call prepare_faults()")
+        store.outage(seconds)
+
+    def holder(self, uid: str) -> str | None:
+        """The actor whose listener holds (has claimed) the pipeline request of OUS ``uid``,
+        e.g. ``pipeline-driver.EU``; None when no listener holds one now."""
+        for doc in self.store.find(MSGQ, {"state": CLAIMED}):
+            body = doc.get("body")
+            if isinstance(body, dict) and body.get("ousUID") == uid:
+                return str(doc.get("claimedBy", "")).split("@")[0].rsplit("-", 1)[0]
+        return None
+
+    def add_pipeline_driver(self, executive: str = "EU", name: str | None = None) -> Part:
+        """Start another pipeline driver at ``executive``, competing with the one there.
+
+        Named ``pipeline-driver.<executive>.<n>`` (n = 2, 3, ...) unless ``name``
+        is given; it shares the executive's cache, runs its pipelines in a
+        work dir of its own, and stops with the sandbox. Raises ValueError for
+        an executive without a driver here, and as ``add_actor``.
+        """
+        if executive not in self.executives:
+            raise ValueError(
+                f"no pipeline driver at {executive!r} here to compete with "
+                f"(drivers at: {', '.join(self.executives)})"
+            )
+        with self._lock:
+            taken = set(self.actors)
+            number = 2
+            while f"pipeline-driver.{executive}.{number}" in taken:
+                number += 1
+            name = name or f"pipeline-driver.{executive}.{number}"
+            driver = PipelineDriver(
+                self.bus,
+                self.store,
+                executive=executive,
+                cache_dir=self.caches[executive],
+                work_dir=self.workdir / "pipeline" / name,
+                max_runs=self.max_runs,
+                time_scale=self.time_scale,
+                seed=None if self.seed is None else self.seed + len(taken),
+                failure_rate=self.failure_rate,
+                name=name,
+            )
+            return self.add_actor(driver, name)
 
     # -- using it -------------------------------------------------------------------
     def launch(

@@ -18,6 +18,7 @@ from drwlab.bus import MessageBus
 from drwlab.cli import main
 from drwlab.errors import RpcTimeout
 from drwlab.store import Store, open_store, sqlite_url
+from tests.bus.conftest import wait_until
 
 REPO = Path(__file__).resolve().parent.parent
 PROG = "2015.1.00657.S"
@@ -127,6 +128,29 @@ def test_send_and_call_poke_a_running_system_from_a_terminal(sqlite_store: Store
     assert unsent.returncode == 2 and "not JSON" in unsent.stderr
     timed_out = drwlab("--store", url, "call", "nobody.home", "{}", "--timeout", "0.5")
     assert timed_out.returncode == 1 and "no reply" in timed_out.stderr
+
+
+def test_requeue_lists_dead_letters_and_puts_one_back_once_fixed(sqlite_store: Store) -> None:
+    url = sqlite_store.url
+    with MessageBus(sqlite_store, max_attempts=1) as bus:
+        poison = bus.send("wire.poison", {"n": 1})
+        listener = bus.listen("wire.poison", lambda body: 1 / 0)
+        wait_until(lambda: bus.dead_letters(), timeout=15)
+        listener.stop()
+    listed = drwlab("--store", url, "requeue")
+    assert listed.returncode == 0, listed.stderr
+    assert poison in listed.stdout and "ZeroDivisionError" in listed.stdout
+    requeued = drwlab("--store", url, "requeue", poison)
+    assert requeued.returncode == 0 and f"re-queued {poison}" in requeued.stdout
+    again = drwlab("--store", url, "requeue", poison, "no-such-message")
+    assert again.returncode == 1  # it is pending now, and the other does not exist
+    assert "not dead" in again.stderr.lower() or "dead letter" in again.stderr.lower()
+    assert "no-such-message" in again.stderr
+    handled: list[object] = []
+    with MessageBus(sqlite_store) as bus:
+        bus.listen("wire.poison", handled.append)
+        wait_until(lambda: handled, timeout=15)
+    assert handled == [{"n": 1}]
 
 
 def test_demo_runs_two_ouss_to_delivered(tmp_path: Path) -> None:

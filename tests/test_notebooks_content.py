@@ -37,6 +37,15 @@ MENTIONS: dict[str, list[str]] = {
         "data tracker", "Verified", "DeliveryInProgress", "IngestionTriggered",
         "AnalyzingProducts", "IngestingProducts", "ProductsIngested", "Delivered",
     ],
+    "05-faults.ipynb": [
+        "lease", "crash", "pipeline driver", "claim", "dead letter", "requeue", "OutageLog",
+        "Processing", "ReadyForReview", "Delivered",
+    ],
+    "06-your-actor.ipynb": [
+        "actor", "message bus", "dra.py", "ShortestQueue", "idempotent", "stop Event",
+        "Unknown fields", "dead letter", "EU", "NA", "pipeline driver", "AQUA QA2",
+        "ReadyForProcessing", "ReadyForReview", "Pass", "Fail",
+    ],
 }  # fmt: skip
 
 # The words of each notebook's story that a learner who knows Python and nothing of ALMA
@@ -68,6 +77,15 @@ EXPLAINED: dict[str, list[str]] = {
         "PI", "NGAS", "Oracle tables", "Verified", "product ingestor", "DeliveryInProgress",
         "IngestionTriggered", "AnalyzingProducts", "IngestingProducts", "ProductsIngested",
         "data tracker", "Delivered", "XTSS", "ReadyForReview",
+    ],
+    "05-faults.ipynb": [
+        *ORIGIN, "executive", "EU", "pipeline driver", "actor", "message bus", "claim",
+        "dead letter", "Processing", "ReadyForReview", "Delivered",
+    ],
+    "06-your-actor.ipynb": [
+        *ORIGIN, "JAO", "ARC", "executive", "EU", "NA", "actor", "message bus", "selector",
+        "XTSS", "dead letter", "pipeline driver", "ReadyForProcessing", "Processing", "launcher",
+        "ReadyForReview", "QA2", "AQUA", "stage", "QA score", "Pass", "Fail",
     ],
 }  # fmt: skip
 

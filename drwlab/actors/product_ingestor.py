@@ -143,13 +143,13 @@ class ProductIngestor(Actor):
         self._wait_for_products(tree)
         self._refuse_links(tree)
         substate = self._advance(request.uid, substate, Substate.ANALYZING_PRODUCTS)
-        status_id = self._open_delivery_status(request)
+        status = self._open_delivery_status(request)
         substate = self._advance(request.uid, substate, Substate.INGESTING_PRODUCTS)
         for path in tree.data_product_paths:
-            self._ingest(request, path, status_id)
+            status = self._ingest(request, path, status)
             if self.stopping.wait(PRODUCT_DELAY * self.time_scale):
                 raise DrwlabError(f"ingestion of {request.uid} interrupted: the ingestor stopped")
-        self._update_status(status_id, lambda doc: doc.update(complete=True))
+        self._update_status(status, lambda doc: doc.update(complete=True))
         self._advance(request.uid, substate, Substate.PRODUCTS_INGESTED)
         logger.info(
             "%s: %s: %d products ingested", self.name, request.uid, len(tree.data_product_paths)
@@ -244,8 +244,9 @@ class ProductIngestor(Actor):
             raise InvalidMessage(f"cannot ingest {uid}: no such OUS") from None
         return target.value
 
-    def _open_delivery_status(self, request: IngestRequest) -> str:
-        """Start the OUS's delivery status for this run, or resume the one started."""
+    def _open_delivery_status(self, request: IngestRequest) -> Doc:
+        """Start the OUS's delivery status for this run, or resume the one started;
+        return it as written."""
         status_id = delivery_status_id(request.uid)
         fresh = {
             "ousUID": request.uid,
@@ -256,8 +257,7 @@ class ProductIngestor(Actor):
             "complete": False,
         }
         try:
-            self.store.put(DELIVERY_DB, {"_id": status_id, **fresh})
-            return status_id
+            return self.store.put(DELIVERY_DB, {"_id": status_id, **fresh})
         except Conflict:
             pass
 
@@ -265,12 +265,13 @@ class ProductIngestor(Actor):
             if doc.get("timestamp") != request.timestamp:  # an earlier delivery's: start afresh
                 doc.update(fresh)
 
-        self._update_status(status_id, start_or_resume)
+        status = self._update_status(self.store.get(DELIVERY_DB, status_id), start_or_resume)
         logger.info("%s: delivery status %s exists; resuming", self.name, status_id)
-        return status_id
+        return status
 
-    def _ingest(self, request: IngestRequest, path: Path, status_id: str) -> None:
-        """Archive one product, record its metadata, add it to the delivery status."""
+    def _ingest(self, request: IngestRequest, path: Path, status: Doc) -> Doc:
+        """Archive one product, record its metadata, add it to the delivery ``status``;
+        return the status as written."""
         self.ngas.put_file(path, ous_uid=request.uid)
         metadata = {
             "_id": path.name,
@@ -286,15 +287,20 @@ class ProductIngestor(Actor):
             if path.name not in doc["dataProducts"]:
                 doc["dataProducts"] = [*doc["dataProducts"], path.name]
 
-        self._update_status(status_id, add)
+        return self._update_status(status, add)
 
-    def _update_status(self, status_id: str, change: Callable[[Doc], object]) -> None:
+    def _update_status(self, status: Doc, change: Callable[[Doc], object]) -> Doc:
+        """Apply ``change`` to the delivery status and write it; return it as written.
+
+        It starts from ``status`` as this ingestor last wrote or read it, without
+        reading it again: the write carries that revision, so it succeeds only if
+        the copy was current; on a conflict the change is made again on a fresh read.
+        """
+        doc = copy.deepcopy(status)
         for _ in range(UPDATE_ATTEMPTS):
-            doc = copy.deepcopy(self.store.get(DELIVERY_DB, status_id))
             change(doc)
             try:
-                self.store.put(DELIVERY_DB, doc)
-                return
+                return self.store.put(DELIVERY_DB, doc)
             except Conflict:
-                continue
-        raise Conflict(f"delivery status {status_id} kept changing; gave up")
+                doc = copy.deepcopy(self.store.get(DELIVERY_DB, status["_id"]))
+        raise Conflict(f"delivery status {status['_id']} kept changing; gave up")

@@ -30,7 +30,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from drwlab.exercises import bus_exercises, delivery_exercises, pipeline_exercises, qa2_exercises
+from drwlab.exercises import (
+    actor_exercises,
+    bus_exercises,
+    delivery_exercises,
+    fault_exercises,
+    pipeline_exercises,
+    qa2_exercises,
+)
 from drwlab.exercises.check import Check, missing
 from drwlab.exercises.context import NoSandbox, sandbox_in
 from drwlab.exercises.pipeline_exercises import add_failing_driver
@@ -80,6 +87,14 @@ EXERCISES: dict[str, Exercise] = {
                  ("sb", "nb")),
         Exercise("04-metadata-ids", "04-delivery", "Metadata versus delivery status",
                  delivery_exercises.metadata_ids, "delivery-status"),
+        Exercise("05-requeue-dead-letter", "05-faults", "Fix the cause, re-queue the dead letter",
+                 fault_exercises.requeue_dead_letter, "msgq", ("sb", "requeue", "ingested")),
+        Exercise("05-crash-the-survivor", "05-faults", "Crash the surviving driver yourself",
+                 fault_exercises.crash_the_survivor, "msgq", ("sb", "PROJECT")),
+        Exercise("06-redelivery", "06-your-actor", "A redelivered request is a duplicate",
+                 actor_exercises.redelivery, "status-entities", ("sb", "ShortestQueue")),
+        Exercise("06-your-rule", "06-your-actor", "Your own QA2 rule",
+                 actor_exercises.qa2_rule, "status-entities"),
     )
 }  # fmt: skip
 """Every exercise, by name, in notebook order."""

@@ -128,6 +128,10 @@ class UnreachableStore(Store):
         self._check()
         return self.inner.get(db, doc_id)
 
+    def get_many(self, db: str, doc_ids: Sequence[str]) -> dict[str, Doc]:
+        self._check()
+        return self.inner.get_many(db, doc_ids)
+
     def put(self, db: str, doc: Mapping[str, Any]) -> Doc:
         self._check()
         return self.inner.put(db, doc)

@@ -82,6 +82,31 @@ def test_ingestion_walks_the_substates_and_archives_every_product(
     assert status["productsDir"] == REQUEST["productsDir"] and status["progID"] == PROG
 
 
+def test_a_delivery_status_written_by_another_tool_meanwhile_keeps_both_writes(
+    ingestor: ProductIngestor,
+    xtss: Xtss,
+    bus: MessageBus,
+    store: Store,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    tree = jao_products(tmp_path)
+    bring_to(xtss, State.DELIVERY_IN_PROGRESS)
+    put_file = ingestor.ngas.put_file
+
+    def put_file_while_another_tool_writes(path: Path, **options: object) -> object:
+        if path == tree.data_product_paths[1]:  # the ingestor's copy is now out of date
+            [status] = store.all_docs("delivery-status")
+            store.put("delivery-status", dict(status, note="seen by the data tracker"))
+        return put_file(path, **options)
+
+    monkeypatch.setattr(ingestor.ngas, "put_file", put_file_while_another_tool_writes)
+    wait_done(store, bus.send("ingest.JAO", REQUEST))
+    [status] = store.all_docs("delivery-status")
+    assert status["dataProducts"] == [p.name for p in tree.data_product_paths]
+    assert status["complete"] is True and status["note"] == "seen by the data tracker"
+
+
 def test_a_redelivered_request_creates_no_duplicates(
     ingestor: ProductIngestor,
     xtss: Xtss,
