@@ -126,7 +126,23 @@ class SharedFile:
         except sqlite3.Error as error:
             raise StoreUnavailable(f"{self.label}: {error}") from error
         finally:
-            self._pool.give_back(conn)
+            self._give_back(conn)
+
+    def _give_back(self, conn: sqlite3.Connection) -> None:
+        """Return ``conn`` to the pool with no transaction open.
+
+        An exception raised into a thread between two statements (a listener
+        crashed on purpose by ``drwlab.faults``) can leave one open: it would
+        hold the file's write lock, and the next user of the connection could
+        not begin its own.
+        """
+        if conn.in_transaction:
+            try:
+                conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                conn.close()
+                return
+        self._pool.give_back(conn)
 
     @contextmanager
     def transaction(self, db: str | None = None) -> Iterator[sqlite3.Connection]:
@@ -140,11 +156,11 @@ class SharedFile:
                 before = latest_seq(conn)  # no other writer can move it now
                 yield conn
                 after = latest_seq(conn)
+                conn.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
-            conn.execute("COMMIT")
         with self._changed:
             if db is None:
                 self._anything += 1

@@ -254,3 +254,26 @@ def test_the_pre_filter_knows_which_texts_a_match_must_contain() -> None:
     assert texts({"$or": [{"a": "x"}, {"b": {"$gt": 1}}]}) is None  # one branch unknown
     assert texts({"a": {"$regex": "x.y"}}) is None  # regex syntax: not a plain substring
     assert texts({"_id": "x"}) is None  # ids live in a column
+
+
+class _RaisedIntoTheThread(BaseException):
+    """What ``drwlab.faults`` raises into a crashed listener's thread, between two statements."""
+
+
+def test_a_transaction_an_exception_left_open_neither_locks_the_file_nor_the_connection(
+    tmp_path: Path,
+) -> None:
+    from drwlab.store.sqlite_conn import SharedFile
+
+    store = SQLiteStore(tmp_path / "drwlab.db")
+    store.create_db("things")
+    shared: SharedFile = store._file
+    with pytest.raises(_RaisedIntoTheThread), shared.connection() as conn:
+        conn.execute("BEGIN IMMEDIATE")  # a write begun, then the thread is interrupted
+        raise _RaisedIntoTheThread
+    other = SQLiteStore(tmp_path / "drwlab.db")  # another process's writes are not locked out
+    other.put("things", {"_id": "b"})
+    store.put("things", {"_id": "a"})  # the same connection, back in the pool, begins again
+    assert sorted(doc["_id"] for doc in store.all_docs("things")) == ["a", "b"]
+    other.close()
+    store.close()
