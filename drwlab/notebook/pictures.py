@@ -17,6 +17,7 @@ import ipywidgets as widgets
 
 from drwlab.lifecycle import State
 from drwlab.notebook.live import Source, alive_of, store_of
+from drwlab.sandbox import Sandbox
 from drwlab.store.base import Store
 from drwlab.views.analysis import arrows, ous_messages
 from drwlab.views.follow import REST, Follower
@@ -117,14 +118,27 @@ def live_timeline(source: Source, *, rest: float = REST) -> LivePicture:
     ).start()
 
 
+def yours_running(source: Source) -> list[str]:
+    """Names of the actors of your own a Sandbox runs: those whose class drwlab does not ship."""
+    if not isinstance(source, Sandbox):
+        return []
+    return [
+        name
+        for name, actor in source.actors.items()
+        if not type(actor).__module__.startswith("drwlab.")
+    ]
+
+
 def system_map(
     source: Source, highlight: State | str | None = None, *, rest: float = REST
 ) -> LivePicture:
     """The actors and the selectors between them, with live message counts; the actors
-    of life-cycle stage ``highlight`` highlighted. Hover a box for what the actor does."""
+    of life-cycle stage ``highlight`` highlighted, and, on a Sandbox, the actors of your
+    own it runs (``add_actor``), from the next redraw. Hover a box for what it does."""
     actors = stage_actors(highlight)
 
     def draw(store: Store) -> str:
-        return system_map_svg(selector_counts(message_counts(store)), highlight=actors)
+        counts = selector_counts(message_counts(store))
+        return system_map_svg(counts, highlight=actors, yours=yours_running(source))
 
     return LivePicture(source, [MSGQ], draw, css_class="drwlab-system-map", rest=rest).start()

@@ -13,7 +13,7 @@ as ``highlight`` are drawn highlighted. Pure: data in, text out.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
@@ -105,12 +105,35 @@ def _hover(word: str) -> str:
         return word
 
 
-def _box(box: Box, lit: bool) -> str:
+YOURS_SLOTS = ((10, 150), (340, 150))
+"""Free places on the map for actors of your own; more go in rows below the map."""
+YOURS_HOVER = "an actor of your own, added to the running sandbox"
+
+
+def yours_boxes(names: Sequence[str]) -> list[Box]:
+    """Boxes for actors of your own (``Sandbox.add_actor``), in the map's free places."""
+    slots = list(YOURS_SLOTS)
+    boxes = []
+    for index, name in enumerate(names):
+        if index < len(slots):
+            x, y = slots[index]
+        else:
+            row, column = divmod(index - len(slots), 3)
+            x, y = 10 + 330 * column, HEIGHT + 20 + 70 * row
+        boxes.append(Box(name, name, x, y))
+    return boxes
+
+
+def _box(box: Box, lit: bool, *, yours: bool = False) -> str:
     fill, stroke, width = (HIGHLIGHT, "#e65100", 3) if lit else ("#eceff1", "#607d8b", 1.2)
+    if yours and not lit:
+        fill, stroke = "#e8f5e9", "#2e7d32"
     cx, cy = box.centre
+    hover = YOURS_HOVER if yours else _hover(box.name)
+    kind = " yours" if yours else ""
     return (
-        f'<g class="actor{" highlighted" if lit else ""}" data-actor="{esc(box.name)}">'
-        f"<title>{esc(box.label)}: {esc(_hover(box.name))}</title>"
+        f'<g class="actor{kind}{" highlighted" if lit else ""}" data-actor="{esc(box.name)}">'
+        f"<title>{esc(box.label)}: {esc(hover)}</title>"
         f'<rect x="{box.x}" y="{box.y}" width="{BOX_W}" height="{BOX_H}" rx="6" '
         f'fill="{fill}" stroke="{stroke}" stroke-width="{width}"/>'
         f'<text x="{cx}" y="{cy + 4}" font-size="13" text-anchor="middle">{esc(box.label)}</text>'
@@ -151,9 +174,12 @@ def _arrow(source: Box, target: Box, label: str, *, dashed: bool = False) -> str
     )
 
 
-def system_map_svg(counts: Mapping[str, int], highlight: Iterable[str] = ()) -> str:
-    """The map with ``counts`` (messages per selector) on its arrows and the actors named
-    in ``highlight`` (glossary names, e.g. ``"pipeline driver"``) highlighted."""
+def system_map_svg(
+    counts: Mapping[str, int], highlight: Iterable[str] = (), yours: Sequence[str] = ()
+) -> str:
+    """The map with ``counts`` (messages per selector) on its arrows, the actors named
+    in ``highlight`` (glossary names, e.g. ``"pipeline driver"``) highlighted, and a box
+    for each actor of your own named in ``yours``."""
     boxes = {box.name: box for box in BOXES}
     lit = set(highlight)
     unknown = lit - set(boxes)
@@ -177,9 +203,12 @@ def system_map_svg(counts: Mapping[str, int], highlight: Iterable[str] = ()) -> 
         f"xtss (RPC, dashed): {counts.get(XTSS_SELECTOR, 0)} requests</text>"
     )
     actors = "".join(_box(box, box.name in lit) for box in BOXES)
+    mine = yours_boxes(yours)
+    actors += "".join(_box(box, False, yours=True) for box in mine)
+    height = max([HEIGHT + 20, *(box.y + BOX_H + 10 for box in mine)])
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" class="system-map" width="{WIDTH}" '
-        f'height="{HEIGHT + 20}" viewBox="0 0 {WIDTH} {HEIGHT + 20}" role="img" '
+        f'height="{height}" viewBox="0 0 {WIDTH} {height}" role="img" '
         'aria-label="the actors and the selectors they send on" '
         'font-family="Verdana, DejaVu Sans, sans-serif"><defs><marker id="map-arrow" '
         'viewBox="0 0 10 10" refX="9" refY="5" markerWidth="8" markerHeight="8" '

@@ -70,3 +70,25 @@ def test_stopping_the_sandbox_stops_its_pictures(tmp_path: Path) -> None:
     finally:
         sandbox.stop()
     wait_until(lambda: not any(picture.running for picture in made), timeout=2.0)
+
+
+def test_the_map_of_a_sandbox_shows_an_actor_of_your_own_once_added(tmp_path: Path) -> None:
+    from drwlab import Actor
+
+    class Greeter(Actor):
+        """An actor of the test's own: it only listens."""
+
+        def on_start(self) -> None:
+            self.listen("greetings", lambda body: None)
+
+    sandbox = Sandbox(workdir=tmp_path, time_scale=0.0, seed=1, failure_rate=0.0).start()
+    try:
+        picture = system_map(sandbox, rest=FAST)
+        wait_until(lambda: picture.renders >= 1)
+        assert 'data-actor="greeter"' not in picture.widget.value
+        sandbox.add_actor(Greeter(sandbox.bus, sandbox.store))
+        sandbox.bus.send("greetings", {"hello": 1})  # any message redraws the map
+        wait_until(lambda: 'class="actor yours" data-actor="greeter"' in picture.widget.value)
+        assert 'data-actor="xtss"' not in picture.widget.value  # stock actors keep their boxes
+    finally:
+        sandbox.stop()

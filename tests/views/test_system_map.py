@@ -62,3 +62,13 @@ def test_an_unknown_stage_or_actor_is_refused() -> None:
         stage_actors("Lunch")
     with pytest.raises(ValueError, match="no actor"):
         system_map_svg({}, highlight=["the boss"])
+
+
+def test_actors_of_your_own_get_boxes_of_their_own_in_the_free_places() -> None:
+    svg = system_map_svg({}, yours=["shortest-queue", "my-<checker>", "third", "fourth"])
+    for name in ("shortest-queue", "my-&lt;checker&gt;", "third", "fourth"):
+        assert f'class="actor yours" data-actor="{name}"' in svg
+    assert "an actor of your own" in svg
+    # two fit in the map's free places, the others go in a row below: the map grows
+    assert 'height="416"' in svg
+    assert 'height="360"' in system_map_svg({}, yours=["one", "two"])
