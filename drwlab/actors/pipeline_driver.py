@@ -296,7 +296,12 @@ class PipelineDriver(Actor):
         return [*command, "--", request.prog_id, request.uid, self.executive]
 
     def _execute(self, command: list[str]) -> tuple[int, str, str]:
-        """Run ``command``; kill it on timeout or when the driver stops (PipelineFailed)."""
+        """Run ``command``; kill it on timeout or when the driver stops (PipelineFailed).
+
+        Whatever ends the wait early (PipelineFailed, or a crash raised into this
+        thread by ``drwlab.faults``) kills the process and collects it, so that
+        neither it nor its pipes are left behind.
+        """
         started = time.monotonic()
         process = subprocess.Popen(
             command,
@@ -305,21 +310,27 @@ class PipelineDriver(Actor):
             stderr=subprocess.PIPE,
             text=True,
         )
-        while True:
-            try:
-                stdout, stderr = process.communicate(timeout=POLL)
-                return process.returncode, stdout, stderr
-            except subprocess.TimeoutExpired:
-                elapsed = time.monotonic() - started
-                if self.stopping.is_set():
-                    problem = "the pipeline driver was stopped during the run"
-                elif self.pipeline_timeout is not None and elapsed > self.pipeline_timeout:
-                    problem = f"pipeline timed out after {self.pipeline_timeout:g} s and was killed"
-                else:
-                    continue
-            process.kill()
+        try:
+            while True:
+                try:
+                    stdout, stderr = process.communicate(timeout=POLL)
+                    return process.returncode, stdout, stderr
+                except subprocess.TimeoutExpired:
+                    problem = self._reason_to_kill(time.monotonic() - started)
+                if problem is not None:
+                    raise PipelineFailed(problem)
+        except BaseException:
+            process.kill()  # nothing if it has ended
             process.communicate()
-            raise PipelineFailed(problem)
+            raise
+
+    def _reason_to_kill(self, elapsed: float) -> str | None:
+        """Why a pipeline run ``elapsed`` s long must be killed now, or None."""
+        if self.stopping.is_set():
+            return "the pipeline driver was stopped during the run"
+        if self.pipeline_timeout is not None and elapsed > self.pipeline_timeout:
+            return f"pipeline timed out after {self.pipeline_timeout:g} s and was killed"
+        return None
 
     def _publish(self, request: ProcessRequest, tree: ProductsTree) -> None:
         """Copy the products and weblog into the cache and tell the caches and AQUA."""

@@ -84,15 +84,17 @@ def resting(store: Store, uid: str) -> Doc | None:
     return doc if doc["state"] in ("ProcessingProblem", "ReadyForReview") else None
 
 
-def pipelines_running(uid: str) -> list[str]:
-    """Processes whose command line names ``uid`` (Linux; elsewhere none are seen)."""
+def pipelines_running(uid: str, workdir: Path) -> list[str]:
+    """Processes whose command line names ``uid`` and a path in ``workdir`` (Linux; elsewhere
+    none are seen). The path tells this test's pipelines from another test's on the same uid
+    (the other xdist worker's)."""
     found = []
     for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
         try:
             words = cmdline.read_bytes().split(b"\0")
         except OSError:
             continue
-        if uid.encode() in words:
+        if uid.encode() in words and any(str(workdir).encode() in word for word in words):
             found.append(cmdline.parent.name)
     return found
 
@@ -117,7 +119,7 @@ def test_each_pipeline_fault_ends_in_processing_problem_and_the_driver_carries_o
         problem = doc.get("problem", "")
         assert all(word in problem for word in reason), f"{how}: reason {problem!r}"
         assert [h["state"] for h in doc["history"]].count("Processing") == 1
-        assert pipelines_running(uid) == [], f"the {how} pipeline of {uid} is still running"
+        assert pipelines_running(uid, tmp_path) == [], f"the {how} pipeline of {uid} still runs"
     assert [final[uid]["state"] for uid in GOOD] == ["ReadyForReview"] * 2
     assert actor.is_alive
 
