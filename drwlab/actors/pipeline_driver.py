@@ -321,7 +321,10 @@ class PipelineDriver(Actor):
                     raise PipelineFailed(problem)
         except BaseException:
             process.kill()  # nothing if it has ended
-            process.communicate()
+            for pipe in (process.stdout, process.stderr):
+                if pipe is not None:
+                    pipe.close()  # (not communicate(): an interrupted one may not finish)
+            process.wait()
             raise
 
     def _reason_to_kill(self, elapsed: float) -> str | None:
