@@ -205,6 +205,14 @@ def lab(tmp_path: Path) -> Iterator[Lab]:
         _stop_lab(url, token, process)
 
 
+def _open(page: Any, lab: Lab, notebook: str) -> None:
+    """Open ``notebook`` in a fresh workspace and wait until its kernel is idle."""
+    page.goto(f"{lab.url}/lab/tree/{notebook}.ipynb?token={lab.token}&reset")
+    page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=60_000)
+    idle = page.locator(".jp-StatusBar-Item", has_text="(ipykernel) | Idle")
+    idle.first.wait_for(timeout=60_000)
+
+
 def _cell(page: Any, text: str) -> Any:
     """The notebook cell whose source holds ``text`` (scrolled into view: cells render lazily)."""
     cell = page.locator(".jp-Notebook .jp-Cell", has_text=text).first
@@ -339,10 +347,7 @@ def test_a_learner_runs_the_notebook_at_peoples_timings(lab: Lab, notebook: str)
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport=VIEWPORT)
-            page.goto(f"{lab.url}/lab/tree/{notebook}.ipynb?token={lab.token}&reset")
-            page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=60_000)
-            idle = page.locator(".jp-StatusBar-Item", has_text="(ipykernel) | Idle")
-            idle.first.wait_for(timeout=60_000)
+            _open(page, lab, notebook)
 
             figures["run_all_seconds"] = round(_run_all(page), 1)
             _assert_quiet(page)

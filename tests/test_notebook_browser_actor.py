@@ -31,6 +31,7 @@ from tests.test_notebook_browser import (
     _board_shows,
     _check_lines,
     _launch_from_a_fresh_cell,
+    _open,
     _run_all,
     _screenshot,
     _solve,
@@ -45,13 +46,6 @@ ASSIGNED = [f"uid://X1/X1/Xb{n}" for n in range(6)]
 __all__ = ["lab"]  # the fixture, imported to be used here
 
 pytestmark = pytest.mark.browser
-
-
-def _open(page: Any, lab: Lab) -> None:
-    page.goto(f"{lab.url}/lab/tree/{NOTEBOOK}.ipynb?token={lab.token}&reset")
-    page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=60_000)
-    idle = page.locator(".jp-StatusBar-Item", has_text="(ipykernel) | Idle")
-    idle.first.wait_for(timeout=60_000)
 
 
 def _executives_on_the_board(board: Any) -> set[str]:
@@ -73,7 +67,7 @@ def test_a_learner_adds_an_actor_and_a_qa2_rule_at_peoples_timings(lab: Lab) -> 
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport=VIEWPORT)
-            _open(page, lab)
+            _open(page, lab, NOTEBOOK)
             figures["run_all_seconds"] = round(_run_all(page), 1)
             _assert_quiet(page)
             checks = _check_lines(page)

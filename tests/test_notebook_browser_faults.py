@@ -15,7 +15,6 @@ Screenshots after Run All: ``test-artifacts/learner-05-faults.png`` (the board) 
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
 import requests
@@ -32,6 +31,7 @@ from tests.test_notebook_browser import (
     _board_shows,
     _check_lines,
     _launch_from_a_fresh_cell,
+    _open,
     _run_all,
     _screenshot,
     _solve,
@@ -46,13 +46,6 @@ SOLVED = "05-requeue-dead-letter"
 OUTAGE_TABLE = '.jp-OutputArea-output table:has(th:text-is("warnings"))'
 
 
-def _open(page: Any, running: Lab) -> None:
-    page.goto(f"{running.url}/lab/tree/{NOTEBOOK}.ipynb?token={running.token}&reset")
-    page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=60_000)
-    idle = page.locator(".jp-StatusBar-Item", has_text="(ipykernel) | Idle")
-    idle.first.wait_for(timeout=60_000)
-
-
 def test_a_learner_breaks_the_sandbox_and_watches_it_heal(lab: Lab) -> None:  # noqa: F811
     from playwright.sync_api import sync_playwright
 
@@ -61,7 +54,7 @@ def test_a_learner_breaks_the_sandbox_and_watches_it_heal(lab: Lab) -> None:  # 
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport=VIEWPORT)
-            _open(page, lab)
+            _open(page, lab, NOTEBOOK)
             figures["run_all_seconds"] = round(_run_all(page), 1)
             _assert_quiet(page)
             checks = _check_lines(page)
