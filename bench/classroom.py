@@ -31,6 +31,7 @@ import os
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -41,6 +42,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.across_hosts import process_cpu  # noqa: E402
+from drwlab.errors import DrwlabError  # noqa: E402
+from drwlab.sandbox import Sandbox  # noqa: E402
 from tests.servers import CouchServer, start_couch_server  # noqa: E402
 
 PROG = "2015.1.00657.S"
@@ -58,30 +61,14 @@ def learner(seed: int) -> None:
 
     traffic = Traffic()
     with traffic.recording():
-        started = time.monotonic()
-        sb = nb.start_sandbox(seed=seed, failure_rate=0.0)
-        for uid in (YOURS, BY_CODE, EXERCISE):
-            sb.launch(PROG, uid)
-        views = [nb.system_map(sb, highlight="Reviewing"), nb.live_board(sb), nb.qa2_panel(sb)]
-        views.append(nb.live_sequence(sb, BY_CODE))
-        for uid in (YOURS, BY_CODE, EXERCISE):
-            sb.wait_for(uid, "ReadyForReview", timeout=LEARNER_TIMEOUT)
-            nb.wait_for_weblog(sb, uid, timeout=LEARNER_TIMEOUT)
-        ready = time.monotonic()
-        sb.qa2.review(BY_CODE)
-        sb.qa2.decide(BY_CODE, "SemiPass")
-        clicked = time.monotonic()
-        sb.qa2.review(YOURS)
-        sb.qa2.decide(YOURS, "Pass")
-        sb.wait_for(YOURS, "Delivered", timeout=LEARNER_TIMEOUT)
-        delivered = time.monotonic()
-        namespace = sb.store_url.rpartition("=")[2]
-        _say(
-            event="delivered",
-            namespace=namespace,
-            launch_to_review=ready - started,
-            click_to_delivered=delivered - clicked,
-        )
+        namespace = ""
+        try:
+            sb = nb.start_sandbox(seed=seed, failure_rate=0.0)
+            namespace = sb.store_url.rpartition("=")[2]
+            timings: dict[str, Any] = _notebook_03(sb)
+        except (DrwlabError, TimeoutError) as error:  # a server too slow to answer, say
+            timings = {"error": f"{type(error).__name__}: {error}"}
+        _say(event="delivered", namespace=namespace, **timings)
         for line in sys.stdin:
             if line.strip() == "count":
                 counts = {
@@ -90,6 +77,28 @@ def learner(seed: int) -> None:
                 }
                 _say(event="count", requests=counts)
         nb.stop_sandbox()
+
+
+def _notebook_03(sb: Sandbox) -> dict[str, float]:
+    """What notebook 03 does, the learner's click included; its timings."""
+    from drwlab import notebook as nb
+
+    started = time.monotonic()
+    for uid in (YOURS, BY_CODE, EXERCISE):
+        sb.launch(PROG, uid)
+    views = [nb.system_map(sb, highlight="Reviewing"), nb.live_board(sb), nb.qa2_panel(sb)]
+    views.append(nb.live_sequence(sb, BY_CODE))
+    for uid in (YOURS, BY_CODE, EXERCISE):
+        sb.wait_for(uid, "ReadyForReview", timeout=LEARNER_TIMEOUT)
+        nb.wait_for_weblog(sb, uid, timeout=LEARNER_TIMEOUT)
+    ready = time.monotonic()
+    sb.qa2.review(BY_CODE)
+    sb.qa2.decide(BY_CODE, "SemiPass")
+    clicked = time.monotonic()
+    sb.qa2.review(YOURS)
+    sb.qa2.decide(YOURS, "Pass")
+    sb.wait_for(YOURS, "Delivered", timeout=LEARNER_TIMEOUT)
+    return {"launch_to_review": ready - started, "click_to_delivered": time.monotonic() - clicked}
 
 
 def _say(**fields: Any) -> None:
@@ -153,6 +162,29 @@ class Classroom:
                 process.stdout.close()
 
 
+class CpuSampler:
+    """The server's CPU (% of one core) over each ``every`` seconds, until ``stop``."""
+
+    def __init__(self, pid: int, every: float = 5.0) -> None:
+        self._pid, self._every = pid, every
+        self._done = threading.Event()
+        self._samples: list[float] = []
+        self._thread = threading.Thread(target=self._run, name="cpu-sampler", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        cpu, at = process_cpu(self._pid), time.monotonic()
+        while not self._done.wait(self._every):
+            now_cpu, now = process_cpu(self._pid), time.monotonic()
+            self._samples.append(100 * (now_cpu - cpu) / (now - at))
+            cpu, at = now_cpu, now
+
+    def stop(self) -> list[float]:
+        self._done.set()
+        self._thread.join()
+        return self._samples
+
+
 def _percentile(values: Sequence[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
@@ -167,20 +199,26 @@ def measure(server: CouchServer, pid: int, n: int, idle: float) -> dict[str, Any
     load_before = _load()
     cpu0, t0 = process_cpu(pid), time.monotonic()
     classroom = Classroom(server.url, n)
+    sampler = CpuSampler(pid)
     try:
         delivered = classroom.read_all("delivered")
         cpu1, t1 = process_cpu(pid), time.monotonic()
+        busy_samples = sampler.stop()
         busy = classroom.requests()
         time.sleep(idle)
         cpu2, t2 = process_cpu(pid), time.monotonic()
         idle_requests = classroom.requests() - busy
     finally:
         classroom.close()
-    clicks = [answer["click_to_delivered"] for answer in delivered]
-    reviews = [answer["launch_to_review"] for answer in delivered]
+    done = [answer for answer in delivered if "error" not in answer]
+    clicks = [answer["click_to_delivered"] for answer in done] or [float("nan")]
+    reviews = [answer["launch_to_review"] for answer in done] or [float("nan")]
     return {
         "learners": n,
         "namespaces": len({answer["namespace"] for answer in delivered}),
+        "failed": sorted({answer["error"][:120] for answer in delivered if "error" in answer}),
+        "failed_learners": n - len(done),
+        "busy_server_cpu_percent_peak_5s": round(max(busy_samples, default=0.0), 1),
         "busy_seconds": round(t1 - t0, 1),
         "busy_server_cpu_percent": round(100 * (cpu1 - cpu0) / (t1 - t0), 1),
         "busy_requests_per_second": round(busy.total() / (t1 - t0), 1),
@@ -195,15 +233,8 @@ def measure(server: CouchServer, pid: int, n: int, idle: float) -> dict[str, Any
         "launch_to_review_p90": round(_percentile(reviews, 0.9), 1),
         "load_average_before": load_before,
         "load_average_after": _load(),
-        "databases_left": len(server_databases(server)),
+        "databases_left": len(server.database_names()),
     }
-
-
-def server_databases(server: CouchServer) -> list[str]:
-    import requests
-
-    names = requests.get(f"{server.url}/_all_dbs", timeout=30).json()
-    return [name for name in names if not name.startswith("_")]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-import requests
 
 from drwlab import Sandbox
 from drwlab.store import DATABASES, open_store
@@ -16,11 +15,6 @@ from drwlab.wire import MSGQ, STATUS_DB
 from tests.servers import CouchServer
 
 PROG = "2015.1.00657.S"
-
-
-def server_databases(server: CouchServer) -> set[str]:
-    names = requests.get(f"{server.url}/_all_dbs", timeout=10).json()
-    return {name for name in names if not name.startswith("_")}
 
 
 def learner_sandbox(server: CouchServer, namespace: str) -> Sandbox:
@@ -62,7 +56,7 @@ def test_two_learners_on_one_server_see_only_their_own_ouss(server: CouchServer)
         bodies = [str(doc.get("body")) for doc in alice.store.all_docs(MSGQ)]
         assert bodies and not [body for body in bodies if "Xb" in body]
         assert alice.qa2.ready_for_review()[0]["entityId"] == "uid://X1/X1/Xa0"
-        assert {f"alice-{db}" for db in DATABASES} <= server_databases(server)
+        assert {f"alice-{db}" for db in DATABASES} <= server.database_names()
     finally:
         alice.discard()
         bob.discard()
@@ -73,15 +67,15 @@ def test_discard_drops_the_sandbox_s_own_databases_and_no_others(server: CouchSe
         top.put(STATUS_DB, {"_id": "kept"})
     with open_store(f"{server.url}?namespace=alice_2") as neighbour:
         neighbour.put(MSGQ, {"_id": "kept"})
-    before = server_databases(server)
+    before = server.database_names()
     sandbox = learner_sandbox(server, "alice")
     sandbox.launch(PROG, "uid://X1/X1/Xa0")
     sandbox.wait_for("uid://X1/X1/Xa0", "ReadyForReview", timeout=60)
-    assert {f"alice-{db}" for db in DATABASES} <= server_databases(server)
+    assert {f"alice-{db}" for db in DATABASES} <= server.database_names()
 
     sandbox.discard()
 
-    assert server_databases(server) == before
+    assert server.database_names() == before
     assert not sandbox.workdir.exists()
     with open_store(f"{server.url}?namespace=alice_2") as neighbour:
         assert [doc["_id"] for doc in neighbour.all_docs(MSGQ)] == ["kept"]
@@ -95,7 +89,7 @@ def test_a_sandbox_joining_a_namespace_by_url_keeps_its_databases(server: CouchS
     joined.discard()  # it did not make the namespace: nothing of it goes
     assert made.store.db_names() == sorted(DATABASES)
     made.discard()
-    assert server_databases(server) == set()
+    assert server.database_names() == set()
 
 
 def test_a_namespace_in_use_or_on_sqlite_is_refused(server: CouchServer) -> None:

@@ -25,11 +25,6 @@ from tests.servers import CouchServer
 PROG = "2015.1.00657.S"
 
 
-def server_databases(server: CouchServer) -> set[str]:
-    names = requests.get(f"{server.url}/_all_dbs", timeout=10).json()
-    return {name for name in names if not name.startswith("_")}
-
-
 @pytest.fixture
 def server(couch_server: CouchServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[CouchServer]:
     couch_server.drop_all_databases()
@@ -52,9 +47,9 @@ def test_each_notebook_run_gets_empty_databases_of_its_own(server: CouchServer) 
     second_namespace = split_namespace(second.store_url)[1]
     assert second_namespace not in (None, first_namespace)
     assert second.store.all_docs(STATUS_DB) == []
-    assert not [name for name in server_databases(server) if name.startswith(first_namespace)]
+    assert not [name for name in server.database_names() if name.startswith(first_namespace)]
     notebook.stop_sandbox()
-    assert server_databases(server) == set()
+    assert server.database_names() == set()
 
 
 def test_a_learner_s_namespace_in_the_url_names_the_notebook_s(
@@ -64,7 +59,7 @@ def test_a_learner_s_namespace_in_the_url_names_the_notebook_s(
     sandbox = notebook.start_sandbox(seed=1)
     namespace = split_namespace(sandbox.store_url)[1]
     assert namespace is not None and namespace.startswith("alice_20")
-    assert {f"{namespace}-{db}" for db in DATABASES} == server_databases(server)
+    assert {f"{namespace}-{db}" for db in DATABASES} == server.database_names()
 
 
 def test_the_links_say_where_the_databases_are_and_open_the_web_ui(
@@ -114,7 +109,7 @@ def test_a_kernel_ending_drops_its_namespace(server: CouchServer) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "?namespace=nb_" in done.stdout
-    assert server_databases(server) == set()
+    assert server.database_names() == set()
 
 
 def test_a_killed_kernel_leaves_its_dated_namespace_to_drop_by_hand(server: CouchServer) -> None:
@@ -132,8 +127,8 @@ def test_a_killed_kernel_leaves_its_dated_namespace_to_drop_by_hand(server: Couc
             kernel.stdout.close()
     namespace = split_namespace(url)[1]
     assert namespace is not None
-    assert {f"{namespace}-{db}" for db in DATABASES} == server_databases(server)
+    assert {f"{namespace}-{db}" for db in DATABASES} == server.database_names()
     with CouchDBStore(server.url) as top:  # an instructor looking at the whole server
         assert f"{namespace}-msgq" in top.db_names()
     assert drop_namespace(url) == sorted(DATABASES)
-    assert server_databases(server) == set()
+    assert server.database_names() == set()

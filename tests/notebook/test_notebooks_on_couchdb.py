@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import requests
 
 from drwlab.store import open_store
 from drwlab.wire import FAST_TIME_SCALE, STATUS_DB
@@ -23,11 +22,6 @@ ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ("01-bus.ipynb", "03-qa2.ipynb")
 NBMAKE_TIMEOUT = 180
 RUN_TIMEOUT = 600
-
-
-def server_databases(server: CouchServer) -> set[str]:
-    names = requests.get(f"{server.url}/_all_dbs", timeout=10).json()
-    return {name for name in names if not name.startswith("_")}
 
 
 @pytest.fixture
@@ -47,7 +41,7 @@ def test_notebooks_01_and_03_run_on_couchdb_each_in_its_own_namespace(
 ) -> None:
     with open_store(server.url) as top:  # someone's data at the server's top: left alone
         top.put(STATUS_DB, {"_id": "not-a-learner-s"})
-    before = server_databases(server)
+    before = server.database_names()
     shutil.copytree(ROOT / "notebooks" / "solutions", tmp_path / "solutions")
     for name in NOTEBOOKS:
         shutil.copy2(ROOT / "notebooks" / name, tmp_path / name)
@@ -71,6 +65,6 @@ def test_notebooks_01_and_03_run_on_couchdb_each_in_its_own_namespace(
         shown = outputs_text(tmp_path / name)
         assert "Store: the CouchDB server" in shown and "namespace <code>nb_" in shown, name
         assert f"{server.url}/_utils/" in shown, name
-    assert server_databases(server) == before  # each kernel dropped its namespace at exit
+    assert server.database_names() == before  # each kernel dropped its namespace at exit
     with open_store(server.url) as top:
         assert [doc["_id"] for doc in top.all_docs(STATUS_DB)] == ["not-a-learner-s"]

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-import requests
 
 from drwlab.store import DATABASES, drop_namespace, empty_namespace, open_store
 from drwlab.store.couchdb import CouchDBStore
@@ -23,12 +22,6 @@ from drwlab.store.namespace import (
 )
 from drwlab.wire import MSGQ
 from tests.servers import CouchServer
-
-
-def server_databases(server: CouchServer) -> list[str]:
-    """What the server itself lists, system databases left out."""
-    names = requests.get(f"{server.url}/_all_dbs", timeout=10).json()
-    return sorted(name for name in names if not name.startswith("_"))
 
 
 @pytest.fixture
@@ -86,7 +79,7 @@ def test_two_namespaces_on_one_server_never_see_each_others_documents(
         assert [doc["_id"] for doc in alice.all_docs(MSGQ)] == ["m1"]
         assert [doc["from"] for doc in alice_2.find(MSGQ, {})] == ["alice_2"]
         assert alice.db_names() == alice_2.db_names() == sorted(DATABASES)
-        assert "alice-msgq" in server_databases(server)
+        assert "alice-msgq" in server.database_names()
 
 
 def test_dropping_a_namespace_leaves_the_others_and_the_top_alone(server: CouchServer) -> None:
@@ -95,7 +88,7 @@ def test_dropping_a_namespace_leaves_the_others_and_the_top_alone(server: CouchS
         other.put(MSGQ, {"_id": "other"})
     open_store(f"{server.url}?namespace=alice").close()
     assert drop_namespace(f"{server.url}?namespace=alice") == sorted(DATABASES)
-    left = server_databases(server)
+    left = server.database_names()
     assert not [name for name in left if name.startswith("alice-")]
     assert {"msgq", "alice_2-msgq"} <= set(left)
     with open_store(f"{server.url}?namespace=alice_2") as other:
@@ -106,7 +99,7 @@ def test_dropping_a_namespace_leaves_the_others_and_the_top_alone(server: CouchS
 
 def test_an_empty_namespace_is_checked_without_creating_anything(server: CouchServer) -> None:
     assert empty_namespace(server.url, "bob") == f"{server.url}?namespace=bob"
-    assert server_databases(server) == []
+    assert server.database_names() == set()
     open_store(f"{server.url}?namespace=bob").close()
     with pytest.raises(ValueError, match="has databases already"):
         empty_namespace(server.url, "bob")
