@@ -38,6 +38,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import requests
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -163,12 +165,14 @@ class Classroom:
 
 
 class CpuSampler:
-    """The server's CPU (% of one core) over each ``every`` seconds, until ``stop``."""
+    """The server's CPU (% of one core) over each ``every`` seconds, until ``stop``; and how
+    long the server took to answer a ``GET /`` at each sample (``answers``; 60 s: none)."""
 
-    def __init__(self, pid: int, every: float = 5.0) -> None:
-        self._pid, self._every = pid, every
+    def __init__(self, pid: int, url: str, every: float = 5.0) -> None:
+        self._pid, self._url, self._every = pid, url, every
         self._done = threading.Event()
         self._samples: list[float] = []
+        self.answers: list[float] = []
         self._thread = threading.Thread(target=self._run, name="cpu-sampler", daemon=True)
         self._thread.start()
 
@@ -177,12 +181,22 @@ class CpuSampler:
         while not self._done.wait(self._every):
             now_cpu, now = process_cpu(self._pid), time.monotonic()
             self._samples.append(100 * (now_cpu - cpu) / (now - at))
-            cpu, at = now_cpu, now
+            self.answers.append(_answer_time(self._url))
+            cpu, at = process_cpu(self._pid), time.monotonic()
 
     def stop(self) -> list[float]:
         self._done.set()
         self._thread.join()
         return self._samples
+
+
+def _answer_time(url: str) -> float:
+    started = time.monotonic()
+    try:
+        requests.get(url, timeout=60).raise_for_status()
+    except requests.RequestException:
+        return 60.0
+    return time.monotonic() - started
 
 
 def _percentile(values: Sequence[float], share: float) -> float:
@@ -199,7 +213,7 @@ def measure(server: CouchServer, pid: int, n: int, idle: float) -> dict[str, Any
     load_before = _load()
     cpu0, t0 = process_cpu(pid), time.monotonic()
     classroom = Classroom(server.url, n)
-    sampler = CpuSampler(pid)
+    sampler = CpuSampler(pid, server.url)
     try:
         delivered = classroom.read_all("delivered")
         cpu1, t1 = process_cpu(pid), time.monotonic()
@@ -219,6 +233,10 @@ def measure(server: CouchServer, pid: int, n: int, idle: float) -> dict[str, Any
         "failed": sorted({answer["error"][:120] for answer in delivered if "error" in answer}),
         "failed_learners": n - len(done),
         "busy_server_cpu_percent_peak_5s": round(max(busy_samples, default=0.0), 1),
+        "busy_server_answer_seconds_median_max": [
+            round(statistics.median(sampler.answers or [0.0]), 2),
+            round(max(sampler.answers, default=0.0), 2),
+        ],
         "busy_seconds": round(t1 - t0, 1),
         "busy_server_cpu_percent": round(100 * (cpu1 - cpu0) / (t1 - t0), 1),
         "busy_requests_per_second": round(busy.total() / (t1 - t0), 1),
@@ -233,8 +251,15 @@ def measure(server: CouchServer, pid: int, n: int, idle: float) -> dict[str, Any
         "launch_to_review_p90": round(_percentile(reviews, 0.9), 1),
         "load_average_before": load_before,
         "load_average_after": _load(),
-        "databases_left": len(server.database_names()),
+        "databases_left": _databases_left(server),
     }
+
+
+def _databases_left(server: CouchServer) -> int | str:
+    try:
+        return len(server.database_names())
+    except requests.RequestException as error:
+        return f"the server did not answer: {type(error).__name__}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
