@@ -54,6 +54,7 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     p.add_argument("--workdir", default=None, help="caches and runs (default: a fresh temp dir)")
     p.add_argument("--seed", type=int, default=None, help="seed of the mock pipeline")
     p.add_argument("--failure-rate", type=float, default=0.1, help="share of failing runs")
+    p.add_argument("-mr", "--max-runs", type=int, default=1, help="parallel runs per driver")
     p.add_argument("--lease", type=float, default=30.0, help="the actors' lease in seconds")
     return p
 
@@ -72,6 +73,7 @@ def start_class(
         failure_rate=args.failure_rate,
         executives=tuple(args.executives or ("EU",)),
         host=args.host,
+        max_runs=args.max_runs,
         lease=args.lease,
     )
     out.write(f"class running on {hide_password(sandbox.store.url)}\n")
