@@ -70,8 +70,9 @@ def test_the_first_review_wins_the_other_panel_says_who_and_the_table_names_the_
         bo.review_button.click()
         assert bo.reviewing is None
         assert f"{UID} is already under review by ana" in bo.message.value
-        weblog = seats["ana"].panel.link.value
-        assert instructor.urls["cache.JAO"] in weblog  # the link goes to the class's cache
+        served = instructor.urls["cache.JAO"]
+        assert served in ana.link.value  # the link goes to the class's cache
+        assert f'<iframe src="{served}weblogs/' in ana.weblog.value  # and the page from there
         ana.pass_button.click()
         instructor.wait_for(UID, State.DELIVERED, timeout=DEADLINE)
         wait_until(lambda: "Pass" in table.table.value, "the decision in the live table")
