@@ -136,3 +136,22 @@ def test_an_aqua_without_a_reviewer_records_itself_as_before(
         assert (record.reviewer, record.decision) == ("aqua-qa2", "SemiPass")
     finally:
         plain.stop()
+
+
+def test_the_instructors_aqua_cancels_a_review_a_learner_left_and_another_takes_it(
+    learners: dict[str, AquaQA2], xtss: Xtss, bus: MessageBus, store: Store, tmp_path: Path
+) -> None:
+    make_ready(xtss, bus, store, tmp_path)
+    learners["ana"].review(UID)  # ... and ana leaves the class
+    instructors = AquaQA2(bus, store, cache_dir=tmp_path / "jao").start()
+    try:
+        instructors.decide(UID, "Cancel")
+    finally:
+        instructors.stop()
+    learners["bo"].review(UID)
+    learners["bo"].decide(UID, "Pass")
+    found = reviews_of(wait_for_state(store, UID, State.DELIVERY_IN_PROGRESS))
+    assert [(r.reviewer, r.decision, r.decided_by) for r in found] == [
+        ("ana", "Cancel", "aqua-qa2"),
+        ("bo", "Pass", "bo"),
+    ]
