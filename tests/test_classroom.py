@@ -30,6 +30,7 @@ from drwlab.uids import uid_to_doc_id
 from drwlab.wire import STATUS_DB
 from tests.reliability.figures import Figures
 from tests.servers import CouchServer
+from tests.test_cli import drwlab
 from tests.test_many_processes import PROG, Processes
 
 LEARNERS = ("ana", "bo", "cy")
@@ -204,3 +205,29 @@ def test_a_learner_stopped_twice_is_stopped(instructor: Sandbox) -> None:
     learner.stop()
     learner.stop()
     assert not learner.running
+
+
+def test_drwlab_classroom_says_where_the_caches_are_and_stops_cleanly_on_sigterm(
+    couch_server: CouchServer, tmp_path: Path
+) -> None:
+    couch_server.drop_all_databases()
+    processes = Processes(couch_server.url, tmp_path)
+    try:
+        processes.start("classroom", f"classroom --workdir {tmp_path / 'class'} --time-scale 0")
+        deadline = time.monotonic() + 60
+        while "cache.JAO: http://127.0.0.1:" not in processes.log("classroom"):
+            assert time.monotonic() < deadline, processes.log("classroom")
+            assert not processes.dead(), processes.log("classroom")
+            time.sleep(0.1)
+    finally:
+        codes = processes.terminate_all()
+    assert codes == {"classroom": 0}, processes.log("classroom")
+    assert f"class running on {couch_server.url}" in processes.log("classroom")
+
+
+def test_a_learner_with_a_name_that_cannot_be_recorded_is_told_why(
+    couch_server: CouchServer,
+) -> None:
+    result = drwlab("--store", couch_server.url, "run", "aqua-qa2", "--reviewer=ana/bo")
+    assert result.returncode != 0
+    assert "not a reviewer's name" in result.stderr
