@@ -2,7 +2,7 @@
 
 The same learner as ``test_notebook_browser.py`` (whose JupyterLab fixture and page helpers
 this test reuses), on the notebook that breaks the sandbox on purpose: Run All with no
-autopilot and no fast mode (a crash waits out a real 5-s lease, the store goes away for
+autopilot and no fast mode (a crash waits out a real 3-s lease, the store goes away for
 3 s, runs take 3 to 8 s); then no output shows a traceback or stderr, no check shows ✔
 before the learner acts, the board still follows a fresh launch, the dashboard answers,
 and re-queueing the dead letter by uncommenting its ``%load`` line gives ✔.
