@@ -61,26 +61,27 @@ def store_location(sandbox: Sandbox) -> StoreLocation:
 
 
 def store_location_html(location: StoreLocation) -> str:
-    """The store's place as a short HTML paragraph and list (links open in a new tab)."""
+    """The store's place as a short HTML paragraph (links open in a new tab)."""
     if location.server is None:
         return (
             '<div class="drwlab-store"><p>Store: the embedded SQLite file '
             f"<code>{esc(location.path)}</code> (databases "
             f"{esc(', '.join(location.databases))}).</p></div>"
         )
-    namespace = (
-        f", namespace <code>{esc(location.namespace)}</code>"
-        if location.namespace
-        else " (no namespace: the original's layout)"
-    )
-    items = "".join(
-        f'<li><a href="{esc(location.database_url(db))}" target="_blank" rel="noopener">'
-        f"{esc(name)}</a> ({esc(db)})</li>"
+    if location.namespace:
+        place = f", namespace <code>{esc(location.namespace)}</code>"
+        naming = f", on the server <code>{esc(location.namespace)}-</code> followed by the name"
+    else:
+        place, naming = " (no namespace: the original's layout)", ""
+    # the prefix is said once, not in every name: the list stays one line (a title shows it)
+    names = ", ".join(
+        f'<a href="{esc(location.database_url(db))}" title="{esc(name)}" target="_blank" '
+        f'rel="noopener">{esc(db)}</a>'
         for db, name in location.databases.items()
     )
     return (
         '<div class="drwlab-store"><p>Store: the CouchDB server '
-        f"<code>{esc(location.server)}</code>{namespace}; open it in its web UI, "
-        f'<a href="{esc(location.web_ui)}" target="_blank" rel="noopener">Fauxton</a>. '
-        f"Its databases:</p><ul>{items}</ul></div>"
+        f"<code>{esc(location.server)}</code>{place}. Its databases{naming}: {names}. "
+        f'Open them in the server\'s web UI, <a href="{esc(location.web_ui)}" target="_blank" '
+        'rel="noopener">Fauxton</a>.</p></div>'
     )

@@ -76,8 +76,9 @@ def test_the_links_say_where_the_databases_are_and_open_the_web_ui(
     assert f"<code>{server.url}</code>" in where and f"<code>{namespace}</code>" in where
     location = store_location(sandbox)
     for db in DATABASES:
-        assert f">{namespace}-{db}</a> ({db})" in where
-        assert f'href="{location.database_url(db)}"' in where
+        assert f'href="{location.database_url(db)}" title="{namespace}-{db}"' in where
+        assert f">{db}</a>" in where
+    assert f"on the server <code>{namespace}-</code> followed by the name" in where
     assert f'href="{server.url}/_utils/"' in where
     fauxton = requests.get(f"{server.url}/_utils/", timeout=10)
     assert fauxton.status_code == 200 and "<html" in fauxton.text.lower()
