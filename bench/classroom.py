@@ -65,7 +65,8 @@ def learner(seed: int) -> None:
     with traffic.recording():
         namespace = ""
         try:
-            sb = nb.start_sandbox(seed=seed, failure_rate=0.0)
+            # warnings reach stderr (a namespace it could not drop, say): the bench's log
+            sb = nb.start_sandbox(seed=seed, failure_rate=0.0, quiet=False)
             namespace = sb.store_url.rpartition("=")[2]
             timings: dict[str, Any] = _notebook_03(sb)
         except (DrwlabError, TimeoutError) as error:  # a server too slow to answer, say
@@ -255,9 +256,10 @@ def measure(server: CouchServer, pid: int, n: int, idle: float) -> dict[str, Any
     }
 
 
-def _databases_left(server: CouchServer) -> int | str:
+def _databases_left(server: CouchServer) -> list[str] | str:
+    """The databases left on the server once every learner has stopped (none expected)."""
     try:
-        return len(server.database_names())
+        return sorted(server.database_names())
     except requests.RequestException as error:
         return f"the server did not answer: {type(error).__name__}"
 
