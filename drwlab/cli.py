@@ -171,12 +171,16 @@ def _qa2(bus: MessageBus, store: Store, args: argparse.Namespace) -> Actor:
     from drwlab.actors.aqua_qa2 import AquaQA2
 
     cache_dir = args.local_cache or args.settings.workdir / "caches" / "JAO"
+    if args.reviewer is not None and args.local_cache is None:
+        cache_dir = None  # a learner in a class: the weblogs are at --cache-url
     return AquaQA2(
         bus,
         store,
-        cache_dir=Path(cache_dir).resolve(),
+        cache_dir=None if cache_dir is None else Path(cache_dir).resolve(),
         cache_url=args.cache_url,
         autopilot=args.autopilot,
+        name=f"aqua-qa2.{args.reviewer}" if args.reviewer else "aqua-qa2",
+        reviewer=args.reviewer,
     )
 
 
@@ -336,6 +340,24 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_classroom(args: argparse.Namespace) -> int:
+    """The instructor's side of a class until Ctrl-C (drwlab.classroom_cli)."""
+    from drwlab.classroom_cli import ClassLog, start_class
+
+    sandbox = None
+    try:
+        with stop_signals():
+            sandbox = start_class(args, _time_scale(args))
+            ClassLog(sandbox.store).follow(threading.Event())
+    except KeyboardInterrupt:
+        pass
+    finally:
+        with no_signals():
+            if sandbox is not None:
+                sandbox.stop()
+    return 0
+
+
 def _link(text: str) -> tuple[str, str]:
     name, sep, url = text.partition("=")
     if not sep or not name or not url:
@@ -492,6 +514,11 @@ def _add_run(commands: Any) -> None:
     p.add_argument(
         "--headless", action="store_true", help="no terminal UI: reviews happen elsewhere"
     )
+    p.add_argument(
+        "--reviewer",
+        default=None,
+        help="review as this person, in a class on a shared store (docs/classroom.md)",
+    )
     p.set_defaults(build=_qa2, foreground=_qa2_terminal)
 
     p = actors.add_parser("product-ingestor", help="ingest products into NGAS")
@@ -562,6 +589,12 @@ def _add_tools(commands: Any) -> None:
     p.add_argument("--timeout", type=float, default=600.0, help="give up after this many s")
     _add_time_scale(p)
     p.set_defaults(func=cmd_demo)
+
+    from drwlab import classroom_cli  # its module imports nothing heavy
+
+    p = classroom_cli.add_parser(commands)
+    _add_time_scale(p)
+    p.set_defaults(func=cmd_classroom)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

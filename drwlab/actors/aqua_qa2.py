@@ -35,6 +35,14 @@ is reviewed and decided automatically: demos, benchmarks and CI notebooks. The
 autopilot may also be a rule of your own, a function of the ``Review`` returning
 the flag (``lambda review: "Fail" if review.report.overall < 0.66 else "Pass"``);
 put an AQUA with that rule in place of a sandbox's with ``Sandbox.replace_actor``.
+
+Several AQUAs may share one store (a class: each learner's, ``docs/classroom.md``).
+Each one given a ``reviewer`` sends its review and decision requests under that
+name, which the XTSS keeps in the history (``qa2_reviews``), and decides only the
+OUSs its reviewer has under review. Two reviewers pressing Review on one OUS:
+the XTSS moves it to Reviewing once (by revision), and the other is told who
+has it. With ``cache_dir=None`` (no JAO cache on this host) weblogs are linked
+at ``cache_url`` without looking for the file.
 """
 
 from __future__ import annotations
@@ -51,6 +59,7 @@ from pathlib import Path
 from typing import Any
 
 from drwlab.actors.base import Actor, body_dict, text_field
+from drwlab.actors.qa2_reviews import check_reviewer, decision_reason, reviewer_of
 from drwlab.actors.xtss import RUN_FIELD, XtssClient, check_executive
 from drwlab.bus import MessageBus
 from drwlab.cachefiles import check_name
@@ -179,7 +188,9 @@ class AquaQA2(Actor):
     """AQUA QA2 at JAO (module docstring); ``cache_dir`` is the JAO replicated cache.
 
     ``autopilot``: None (a person decides), a flag given to every run, or a
-    ``Rule`` deciding each run from its review.
+    ``Rule`` deciding each run from its review. ``reviewer``: the person whose
+    reviews these are (recorded as the ``actor`` of the review's changes);
+    ``cache_dir=None``: no JAO cache here, weblogs linked at ``cache_url``.
     """
 
     def __init__(
@@ -187,15 +198,17 @@ class AquaQA2(Actor):
         bus: MessageBus,
         store: Store,
         *,
-        cache_dir: Path,
+        cache_dir: Path | None,
         cache_url: str | None = None,
         autopilot: QA2Flag | str | Rule | None = None,
         resume_after: float = RESUME_AFTER,
         report_wait: float = REPORT_WAIT,
         name: str = "aqua-qa2",
+        reviewer: str | None = None,
     ) -> None:
         super().__init__(bus, store, name=name)
-        self.cache_dir = Path(cache_dir)
+        self.cache_dir = None if cache_dir is None else Path(cache_dir)
+        self.reviewer = None if reviewer is None else check_reviewer(reviewer)
         self.cache_url = cache_url
         self.autopilot: QA2Flag | Rule | None = (
             autopilot if autopilot is None or callable(autopilot) else parse_flag(autopilot)
@@ -203,6 +216,7 @@ class AquaQA2(Actor):
         self.resume_after = resume_after
         self.report_wait = report_wait
         self.xtss = XtssClient(bus, sender=name)
+        self._reviews = XtssClient(bus, sender=self.reviewer or name)  # a person's changes
         store.create_db(REPORTS_DB)
         store.ensure_index(REPORTS_DB, ["ousUID"])  # the report of an OUS, asked per review
         self._status_feed = ChangeCursor(store, STATUS_DB)  # the autopilot's
@@ -272,7 +286,7 @@ class AquaQA2(Actor):
         entity = self.entity(uid)
         state = entity.get("state")
         if state != State.READY_FOR_REVIEW.value:
-            raise ReviewError(f"{uid} is in {state}, not {State.READY_FOR_REVIEW.value}")
+            raise ReviewError(self._not_reviewable(uid, entity))
         stored = self._await_report(entity)
         if stored is None:
             raise ReviewError(
@@ -280,18 +294,27 @@ class AquaQA2(Actor):
                 f"arrived within {self.report_wait:g} s; try again"
             )
         try:
-            entity = self.xtss.set_state(uid, State.REVIEWING, reason="QA2 review started")
-        except IllegalTransition as error:
-            raise ReviewError(f"{uid} cannot be reviewed now: {error}") from None
+            entity = self._reviews.set_state(uid, State.REVIEWING, reason="QA2 review started")
+        except IllegalTransition as error:  # someone else was quicker
+            raise ReviewError(self._not_reviewable(uid, self.entity(uid), error)) from None
         return self._review(uid, str(entity.get("state")), stored)
+
+    def _not_reviewable(self, uid: str, entity: Doc, error: Exception | None = None) -> str:
+        """Why ``uid`` cannot be reviewed, naming who reviews it if someone does."""
+        state = entity.get("state")
+        who = reviewer_of(entity)
+        if who is not None:
+            return f"{uid} is already under review by {who}"
+        why = f"{uid} is in {state}, not {State.READY_FOR_REVIEW.value}"
+        return why if error is None else f"{uid} cannot be reviewed now: {error}"
 
     def _review(self, uid: str, state: str, stored: Doc) -> Review:
         xml, report = decode_report(stored["report"])
         index = self._weblog_index(uid, stored)
-        present = index.is_file()
+        present = index is not None and index.is_file()
         url = None
-        if present and self.cache_url:
-            url = f"{self.cache_url.rstrip('/')}/{index.relative_to(self.cache_dir).as_posix()}"
+        if (present or index is None) and self.cache_url:  # no cache here: link the JAO one
+            url = f"{self.cache_url.rstrip('/')}/{self._weblog_path(uid, stored)}"
         return Review(
             uid=uid,
             state=state,
@@ -304,10 +327,18 @@ class AquaQA2(Actor):
             source=stored["source"],
         )
 
-    def _weblog_index(self, uid: str, stored: Doc) -> Path:
-        """Where the expanded weblog of the run ``stored`` is (or will be) in the JAO cache."""
+    @staticmethod
+    def _weblog_path(uid: str, stored: Doc) -> str:
+        """The expanded weblog of the run ``stored``, relative to the JAO cache."""
         stem = weblog_name(uid, stored["timestamp"]).removesuffix(".zip")
-        return self.cache_dir / WEBLOGS / stem / "index.html"
+        return f"{WEBLOGS}/{stem}/index.html"
+
+    def _weblog_index(self, uid: str, stored: Doc) -> Path | None:
+        """Where the expanded weblog of the run ``stored`` is (or will be) in the JAO cache
+        (None: no JAO cache on this host)."""
+        if self.cache_dir is None:
+            return None
+        return self.cache_dir / self._weblog_path(uid, stored)
 
     def decide(self, uid: str, flag: QA2Flag | str) -> Doc:
         """Record the QA2 decision on an OUS under review; returns the entity afterwards.
@@ -316,17 +347,23 @@ class AquaQA2(Actor):
         Reviewing; ValueError for an unknown flag.
         """
         decision = parse_flag(flag)
-        state = self.entity(uid).get("state")
+        entity = self.entity(uid)
+        state = entity.get("state")
         if state != State.REVIEWING.value:
             raise ReviewError(
                 f"{uid} is in {state}, not {State.REVIEWING.value}: review it before deciding"
             )
-        reason = f"QA2 {decision.value}"
+        who = reviewer_of(entity)
+        if self.reviewer is not None and who != self.reviewer:
+            raise ReviewError(
+                f"{uid} is under review by {who}, not {self.reviewer}: theirs to decide"
+            )
+        reason = decision_reason(decision)
         try:
             if decision is QA2Flag.FAIL:
-                return self.xtss.set_state(uid, State.READY_FOR_PROCESSING, reason=reason)
+                return self._reviews.set_state(uid, State.READY_FOR_PROCESSING, reason=reason)
             if decision is QA2Flag.CANCEL:
-                return self.xtss.set_state(uid, State.READY_FOR_REVIEW, reason=reason)
+                return self._reviews.set_state(uid, State.READY_FOR_REVIEW, reason=reason)
             return self._deliver(uid, reason)
         except IllegalTransition as error:
             raise ReviewError(f"{uid}: {decision.value} refused: {error}") from None
@@ -347,7 +384,7 @@ class AquaQA2(Actor):
         stored = self.run_report(self.entity(uid))
         if stored is None:
             raise ReviewError(f"{uid} has no pipeline report: nothing to ingest")
-        self.xtss.set_state(uid, State.VERIFIED, reason=reason)
+        self._reviews.set_state(uid, State.VERIFIED, reason=reason)
         entity = self._request_ingestion(uid, stored)
         logger.info("%s: %s verified (%s); delivery in progress", self.name, uid, reason)
         return entity
@@ -398,12 +435,13 @@ class AquaQA2(Actor):
         waiting = False
         # an OUS already in Reviewing is one whose decision an outage interrupted
         ready = self._in_state(State.READY_FOR_REVIEW)
-        for entity in ready + self._in_state(State.REVIEWING):
+        mine = [e for e in self._in_state(State.REVIEWING) if self._may_decide(e)]
+        for entity in ready + mine:
             if self.stopping.is_set():
                 return
             uid = str(entity.get("entityId"))
             stored = self.run_report(entity)
-            if stored is None or not self._weblog_index(uid, stored).is_file():
+            if stored is None or not self._weblog_ready(uid, stored):
                 waiting = True
                 continue
             try:
@@ -411,6 +449,15 @@ class AquaQA2(Actor):
             except ReviewError as error:
                 logger.info("%s autopilot: %s", self.name, error)
         self._status_feed.wait(AUTOPILOT_RETRY if waiting else AUTOPILOT_WAIT)
+
+    def _may_decide(self, entity: Doc) -> bool:
+        """True unless this AQUA has a reviewer and another one has ``entity`` under review."""
+        return self.reviewer is None or reviewer_of(entity) == self.reviewer
+
+    def _weblog_ready(self, uid: str, stored: Doc) -> bool:
+        """The run's weblog is in the JAO cache here (with no cache here: nothing to wait for)."""
+        index = self._weblog_index(uid, stored)
+        return index is None or index.is_file()
 
     def _decide_automatically(self, uid: str, entity: Doc, stored: Doc) -> None:
         """Review ``uid`` (unless under review already) and decide by the autopilot."""

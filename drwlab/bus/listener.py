@@ -12,7 +12,8 @@ Every ``lease / 4`` seconds it also returns to the queue the claims of
 listeners that died (their lease ran out).
 
 ``crash()`` (for ``drwlab.faults``) makes a listener die that way on purpose:
-see its docstring.
+see its docstring. A handler shields the few steps a crash must not split
+(starting a child process and taking hold of it) with ``crash_deferred()``.
 
 The rule that keeps its view of the queue complete: a query reads at most
 BATCH messages, so a full page is never the end of a look. A *scan* starts
@@ -32,7 +33,8 @@ import random
 import socket
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from drwlab.bus import claims
@@ -59,6 +61,9 @@ ERROR_PAUSE = 1.0
 """Pause after an unexpected error (a bug) before the loop carries on."""
 
 Process = Callable[[Doc], object]
+
+_HANDLING = threading.local()
+"""Per handler thread: ``listener``, the Listener whose handler the thread runs now."""
 
 
 @dataclass(frozen=True)
@@ -192,7 +197,7 @@ class Listener:
         self._crashed.set()
         self.signal_stop()
         held = self._watcher.abandon(self.identity)
-        with self._handler_lock:
+        with self._handler_lock:  # inside crash_deferred() the section's end raises it
             if self._in_handler and self._thread.ident is not None:
                 _raise_in_thread(self._thread.ident, ListenerCrashed)
         logger.info(
@@ -423,9 +428,11 @@ class Listener:
             validate_body(doc.get("body"))  # a raw document may exceed what send allows
             with self._handler_lock:
                 self._in_handler = True  # from here, crash() stops the handler itself
+            _HANDLING.listener = self
             try:
                 outcome = self._process(doc)
             finally:
+                _HANDLING.listener = None
                 with self._handler_lock:
                     self._in_handler = False
         except Exception as error:
@@ -459,6 +466,33 @@ class Listener:
             error,
             exc_info=None if isinstance(error, DrwlabError) else error,
         )
+
+
+@contextmanager
+def crash_deferred() -> Iterator[None]:
+    """Steps of a handler that a crash (``Listener.crash``) must not split.
+
+    A crash raises ListenerCrashed at the handler's next Python instruction,
+    which may fall inside ``subprocess.Popen(...)`` after the child started and
+    before the handler holds it: a child nobody kills or waits for. Inside this
+    section the crash waits; it is raised as the section ends, when what the
+    section made is in the handler's hands (and its clean-up, ``except`` or
+    ``finally``, can see it). Outside a listener's handler it does nothing.
+    """
+    listener: Listener | None = getattr(_HANDLING, "listener", None)
+    if listener is None:
+        yield
+        return
+    with listener._handler_lock:
+        listener._in_handler = False
+    try:
+        yield
+    finally:
+        with listener._handler_lock:
+            listener._in_handler = True
+            crashed = listener._crashed.is_set()
+        if crashed:
+            raise ListenerCrashed
 
 
 def _raise_in_thread(thread_id: int, error: type[BaseException]) -> None:

@@ -25,6 +25,7 @@ except ImportError as missing:
         f"drwlab.notebook needs the lab extra ({missing.msg}): pip install 'drwlab[lab]'"
     ) from missing
 
+from drwlab.notebook.classroom import class_reviews, host_class, join_class
 from drwlab.notebook.helpers import (
     check,
     entity_history,
@@ -52,7 +53,10 @@ __all__ = [
     "QA2Panel",
     "autopilot",
     "check",
+    "class_reviews",
     "entity_history",
+    "host_class",
+    "join_class",
     "latest_weblog_stem",
     "links",
     "live_board",

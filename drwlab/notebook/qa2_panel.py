@@ -36,7 +36,7 @@ from drwlab.sandbox import Sandbox
 from drwlab.store.base import Store
 from drwlab.views import html as fragments
 from drwlab.views.follow import REST, Follower
-from drwlab.views.html import weblog_frame, weblog_link
+from drwlab.views.html import served_frame, weblog_frame, weblog_link
 from drwlab.wire import REPORTS_DB, STATUS_DB
 
 log = logging.getLogger(__name__)
@@ -235,6 +235,8 @@ class QA2Panel:
         self.weblog.value = (
             weblog_frame(page, url)
             if page
+            else served_frame(url)  # no JAO cache here (a learner in a class): the served one
+            if url
             else '<p class="empty">The weblog has not reached the JAO cache yet.</p>'
         )
         for button in self.buttons.values():
