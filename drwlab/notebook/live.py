@@ -151,14 +151,15 @@ class LiveView:
         self.sidecar: Any = None
         self.widget = self._layout(title)
         self._reads = {name: known[name] for name in names}
+        self._alive = alive_of(source)
         self.follower = Follower(
             self.store,
             sorted(set(self._reads.values())),
             self.refresh,
             name="drwlab-live-view",
             rest=rest,
-            alive=alive_of(source),
-            on_exit=self._show_stopped,
+            alive=self._alive,
+            on_exit=self._end,
         )
 
     def _layout(self, title: str | None) -> Any:
@@ -198,10 +199,14 @@ class LiveView:
         """Stop following (the widgets keep their last values); idempotent."""
         self.follower.stop(timeout)
 
-    def _show_stopped(self) -> None:
+    def _end(self) -> None:
+        """The follower ended: say so; a docked view of a sandbox that stopped also closes
+        its side panel, so that a notebook run again (a new sandbox, a new dock) shows one."""
         self.status.value = (
             f'<span class="updated">stopped at {timestamp()} UTC; values as of then</span>'
         )
+        if self.sidecar is not None and self._alive is not None and not self._alive():
+            self.sidecar.close()
 
     @property
     def running(self) -> bool:
