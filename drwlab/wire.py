@@ -24,6 +24,9 @@ DELIVERY_DB = "delivery-status"
 
 DATABASES: tuple[str, ...] = (MSGQ, STATUS_DB, REPORTS_DB, NGAS_DB, METADATA_DB, DELIVERY_DB)
 """Every database of the original system, in the order the tools list them."""
+FAULTS_DB = "fault-events"
+"""drwlab's own: one document per fault ``drwlab.faults`` injected. Not in ``DATABASES``
+(the original has none such, and it exists only once a fault was injected)."""
 
 EXECUTIVE_FLAG = "PL_PROCESSING_EXECUTIVE"
 """The status-entity flag naming the ARC (or JAO) that processes the OUS."""

@@ -10,6 +10,7 @@ import pytest
 from drwlab import Sandbox
 from drwlab.faults import UnreachableStore, fault_events
 from tests.actors.conftest import wait_until
+from tests.views.test_report_faults import FAULTS, RETRIED, tables_of
 
 PROG = "2016.1.00001.S"
 
@@ -51,6 +52,11 @@ def test_the_driver_holding_an_ous_crashes_and_the_competing_one_finishes_it(
         assert not request["handledBy"].startswith(f"{holder}-")
         assert [e["type"] for e in request["errorHistory"]] == ["LeaseExpired"]
         assert [e["kind"] for e in fault_events(sandbox.store)] == ["crash"]
+        report = tables_of(sandbox.export_report(tmp_path / "report.html"))
+        [event] = report[FAULTS]
+        assert (event["Fault"], event["Actor"]) == ("crash", holder)
+        healed = {row["Message id"]: row for row in report[RETRIED]}[crash.held[0]]
+        assert (healed["State now"], healed["Handled by"]) == ("done", request["handledBy"])
 
 
 def test_an_outage_of_the_store_is_waited_out_by_every_actor(
@@ -69,6 +75,8 @@ def test_an_outage_of_the_store_is_waited_out_by_every_actor(
             sandbox.wait_for(uid, "ReadyForReview", timeout=60)
         assert store.refused > 0
         assert [e["kind"] for e in fault_events(store)] == ["outage"]
+        [event] = tables_of(sandbox.export_report(tmp_path / "report.html"))[FAULTS]
+        assert event["Fault"] == "outage" and "the store was unreachable for 1 s" in event["What"]
 
 
 def test_fault_one_liners_refuse_what_they_cannot_do(tmp_path: Path) -> None:

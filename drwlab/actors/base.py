@@ -245,9 +245,14 @@ def default_name(cls: type) -> str:
 
 # -- message bodies ------------------------------------------------------------------
 def is_redelivery(message: Mapping[str, Any]) -> bool:
-    """True if claimed ``message`` was delivered before (its handler may have done the work)."""
+    """True if claimed ``message`` was delivered before (its handler may have done the work):
+    an attempt after the first, or any attempt of a dead letter re-queued (``requeues``; its
+    attempts start again at 1, but its earlier handlers may have got halfway)."""
     attempts = message.get("attempts")
-    return isinstance(attempts, int) and attempts > 1
+    requeues = message.get("requeues")
+    return (isinstance(attempts, int) and attempts > 1) or (
+        isinstance(requeues, list) and bool(requeues)
+    )
 
 
 def body_dict(body: object, what: str, fields: Collection[str] | None = None) -> dict[str, Any]:

@@ -7,7 +7,10 @@ request marked as a redelivery whose first delivery did nothing (its handler
 failed before any work). Each request is about an OUS of the exercise's own
 (``Xe0``, ``Xe1``, ...: the first uids without a status), which nothing else in
 the notebook touches, so the outcome does not depend on timing: the first
-request must be assigned and sent once, the second assigned and sent.
+request must be assigned and sent once, the second assigned and sent. Before
+the learner put an actor of their own in place (Run All), the actor running is
+still the notebook's ``ShortestQueue`` added as ``dra``: the check says so and
+hands it nothing, so Run All assigns and processes no OUS of the exercise.
 
 The second check asks the rule of the AQUA QA2 running in the sandbox
 (``sb.qa2.autopilot``) about made-up runs, one per band of lowest score;
@@ -34,6 +37,8 @@ from drwlab.sandbox import Sandbox
 from drwlab.wire import MSGQ
 
 ACTOR = "shortest-queue"
+NOTEBOOK_CLASS, NOTEBOOK_ACTOR = "ShortestQueue", "dra"
+"""The notebook's own actor: its class, and the name it is bound to when added."""
 ASSIGN = "dra.assign"
 PROJECT = "2015.1.00657.S"
 RECIPE = "PipelineCalibration"
@@ -125,6 +130,13 @@ def redelivery(namespace: Mapping[str, Any]) -> Check:
     if not callable(handle):
         return missing(
             name, f"no actor with a handle(message) runs as {ACTOR!r}: run the cells above first"
+        )
+    if actor is namespace.get(NOTEBOOK_ACTOR) and type(actor) is namespace.get(NOTEBOOK_CLASS):
+        return missing(
+            name,
+            f"{ACTOR} still runs the notebook's {NOTEBOOK_CLASS}, which does a redelivered "
+            f"request again: put your class in place with sb.replace_actor({ACTOR!r}, "
+            "YourClass(sb.bus, sb.store))",
         )
     twice, once_failed = _fresh_uids(sandbox, 2)
     first = _request(twice, attempts=1)

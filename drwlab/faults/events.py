@@ -4,7 +4,10 @@ A crash, an outage or a re-queue happens in a moment; a report or a timeline
 read afterwards needs to know it happened, when, and to what. Each fault of
 ``drwlab.faults`` writes one event (``kind``, ``timestamp``, what it concerned)
 once the store can take it, and ``fault_events`` reads them back, oldest first.
-The database is not one of the original system's, so its tools never see it.
+The database (``wire.FAULTS_DB``) is not one of the original system's, so its
+tools never see it; the views show it as the table ``fault-events``
+(``views.registry``). Event ids follow drwlab's id rule (no ``:`` or ``/``):
+``2026-12-07T06_30_00.123-<hex>``, sorting by time.
 """
 
 from __future__ import annotations
@@ -13,14 +16,13 @@ import logging
 import uuid
 from typing import Any
 
+from drwlab.bus.message import original_doc_id
 from drwlab.errors import StoreError
 from drwlab.store.base import Doc, Store
 from drwlab.timeutil import timestamp
+from drwlab.wire import FAULTS_DB as FAULTS_DB  # re-exported: drwlab.faults.FAULTS_DB
 
 logger = logging.getLogger(__name__)
-
-FAULTS_DB = "fault-events"
-"""Where fault events are kept."""
 
 CRASH = "crash"
 OUTAGE = "outage"
@@ -39,7 +41,8 @@ def record_fault(store: Store, kind: str, **details: Any) -> Doc | None:
     if kind not in KINDS:
         raise ValueError(f"unknown fault kind {kind!r}: one of {', '.join(KINDS)}")
     now = timestamp()
-    event = {"_id": f"{now}-{uuid.uuid4().hex[:8]}", "kind": kind, "timestamp": now, **details}
+    event_id = f"{original_doc_id(now)}-{uuid.uuid4().hex[:8]}"
+    event = {"_id": event_id, "kind": kind, "timestamp": now, **details}
     try:
         store.create_db(FAULTS_DB)
         return store.put(FAULTS_DB, event)

@@ -20,7 +20,7 @@ from drwlab.lifecycle import FAILURES, FINAL_STATES, State
 from drwlab.store.base import Doc, Store
 from drwlab.timeutil import parse_timestamp
 from drwlab.uids import is_uid, uid_to_dashed
-from drwlab.views.registry import describe_error, summarize_body
+from drwlab.views.cells import describe_error, summarize_body
 from drwlab.views.tables import Snapshot, frame
 from drwlab.wire import MSGQ
 
@@ -156,6 +156,7 @@ def summary_figures(
         "in-progress": int(sum(n for s, n in outcomes.items() if s not in _FINAL_NAMES)),
         "failures": len(failed),
         "dead-letters": len(snap["dead-letters"]),
+        "faults": len(snap["fault-events"]),
         "unread-messages": len(snap["unread-messages"]),
         "pipeline-reports": len(snap["pipeline-reports"]),
         "ngas-files": len(snap["ngas"]),

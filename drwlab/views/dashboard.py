@@ -35,8 +35,8 @@ from drwlab.errors import StoreError
 from drwlab.store.base import Store
 from drwlab.views.follow import Follower
 from drwlab.views.html import STYLE, dashboard_tables, esc, fragments, links_html, sections
+from drwlab.views.registry import databases as databases_read
 from drwlab.views.tables import ChangeToken, Snapshot, change_token, snapshot
-from drwlab.wire import DATABASES
 
 logger = logging.getLogger(__name__)
 
@@ -122,7 +122,7 @@ class Dashboard:
     title:
         The page's title and heading.
     databases:
-        The databases whose changes refresh the page.
+        The databases whose changes refresh the page (default: those the tables read).
     poll:
         Longest single wait on a change feed: bounds how late ``stop`` is
         noticed (a change is noticed at once).
@@ -139,7 +139,7 @@ class Dashboard:
         port: int = 0,
         links: Mapping[str, str] | None = None,
         title: str = "drwlab dashboard",
-        databases: Sequence[str] = DATABASES,
+        databases: Sequence[str] | None = None,
         poll: float = 0.4,
         throttle: float = 0.2,
     ) -> None:
@@ -148,7 +148,7 @@ class Dashboard:
         self.links = dict(links or {})
         self.title = title
         self.render_count = 0
-        self._databases = tuple(databases)
+        self._databases = databases_read() if databases is None else tuple(databases)
         self._poll, self._throttle = poll, throttle
         self._lock = threading.Lock()
         self._rendered: _Rendered | None = None

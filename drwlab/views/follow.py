@@ -10,6 +10,10 @@ A burst of writes makes one call; two calls are at least ``rest`` seconds
 apart, and after a call that took longer the follower rests as long as it
 took, so a busy store never keeps more than half a core rendering.
 
+A database that does not exist yet (``fault-events`` before the first fault)
+has no feed to wait on: its thread looks for it once a heartbeat, the one read
+an idle follower makes, and reports it changed once it appears.
+
 The dashboard and the notebook widgets use it; the bus has its own watcher.
 """
 
@@ -20,7 +24,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
-from drwlab.errors import StoreError
+from drwlab.errors import NotFound, StoreError
 from drwlab.outage import StoreOutage
 from drwlab.store.base import Store
 from drwlab.store.cursor import ChangeCursor
@@ -108,14 +112,18 @@ class Follower:
         """
         if self._threads or self._stop.is_set():
             return self
-        cursors = [ChangeCursor(self.store, db, recheck_when_idle=False) for db in self.databases]
-        for cursor in cursors:
-            cursor.mark()
+        cursors = [self._cursor(db) for db in self.databases]
+        absent = set()
+        for db, cursor in zip(self.databases, cursors, strict=True):
+            try:
+                cursor.mark()
+            except NotFound:  # not there yet: the watch reports it when it appears
+                absent.add(db)
         targets: list[tuple[str, Callable[..., None], tuple[object, ...]]] = [
             ("call", self._call_loop, ())
         ]
         targets += [
-            (f"watch-{db}", self._watch, (db, cursor))
+            (f"watch-{db}", self._watch, (db, cursor, db in absent))
             for db, cursor in zip(self.databases, cursors, strict=True)
         ]
         self._news.set()  # the first call, with every database
@@ -146,14 +154,22 @@ class Follower:
             return True
         return False
 
-    def _watch(self, db: str, cursor: ChangeCursor) -> None:
+    def _cursor(self, db: str) -> ChangeCursor:
+        return ChangeCursor(self.store, db, recheck_when_idle=False)
+
+    def _watch(self, db: str, cursor: ChangeCursor, absent: bool) -> None:
         outage = StoreOutage(log, f"{self.name} following {db}")
         while not self._ended_by_source():
             if self._wanted is not None and not self._wanted.wait(self._heartbeat):
                 continue
             try:
-                changed = cursor.wait(self._heartbeat)
+                changed = cursor.wait(self._heartbeat) or absent
+                absent = False
                 outage.recovered()
+            except NotFound:  # no such database (yet, or any more): look again in a heartbeat
+                absent, cursor = True, self._cursor(db)
+                self._stop.wait(self._heartbeat)
+                continue
             except StoreError as error:
                 if not self._ended_by_source():
                     self._stop.wait(outage.failed(error))

@@ -19,9 +19,19 @@ from typing import Any
 
 from drwlab.bus.message import MSGBACK_PREFIX
 from drwlab.store.base import Doc
+from drwlab.views.cells import (
+    describe_error,
+    describe_error_history,
+    describe_fault,
+    describe_requeues,
+    fault_actor,
+    summarize_body,
+)
 from drwlab.wire import (
+    DATABASES,
     DELIVERY_DB,
     EXECUTIVE_FLAG,
+    FAULTS_DB,
     METADATA_DB,
     MSGQ,
     NGAS_DB,
@@ -34,8 +44,6 @@ RowMaker = Callable[[Sequence[Doc]], Iterable[Row]]
 
 ALL: dict[str, Any] = {}
 """The Mango selector matching every document."""
-
-BODY_SUMMARY_CHARS = 160
 
 
 @dataclass(frozen=True)
@@ -144,33 +152,31 @@ def _unread_rows(docs: Sequence[Doc]) -> list[Row]:
     return by_key("creationTimestamp")(unread)
 
 
-def summarize_body(body: Any, limit: int = BODY_SUMMARY_CHARS) -> str:
-    """A message body as one line of JSON, cut to ``limit`` characters."""
-    text = body if isinstance(body, str) else json.dumps(body, sort_keys=True, default=str)
-    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
-
-
-def describe_error(error: Any) -> str | None:
-    """The bus's error record (``{"type", "message", ...}``) or a plain string, as one line."""
-    if error is None or isinstance(error, str):
-        return error
-    if isinstance(error, dict) and ("type" in error or "message" in error):
-        kind, message = error.get("type"), error.get("message")
-        return f"{kind}: {message}" if kind and message is not None else str(message or kind)
-    return summarize_body(error)
+def _troubled_message_row(doc: Doc) -> dict[str, Any]:
+    """A message with its errors as text: the last, every attempt's, and its re-queues."""
+    return {
+        **doc,
+        "id": doc.get("_id"),
+        "error": describe_error(doc.get("error")),
+        "errorHistory": describe_error_history(doc.get("errorHistory")),
+        "requeues": describe_requeues(doc.get("requeues")),
+        "body": summarize_body(doc.get("body")),
+    }
 
 
 def _dead_rows(docs: Sequence[Doc]) -> list[Row]:
-    rows = [
-        {
-            **doc,
-            "id": doc.get("_id"),
-            "error": describe_error(doc.get("error")),
-            "body": summarize_body(doc.get("body")),
-        }
-        for doc in docs
-    ]
+    return by_key("creationTimestamp")(_troubled_message_row(doc) for doc in docs)
+
+
+def _retried_rows(docs: Sequence[Doc]) -> list[Row]:
+    rows = [_troubled_message_row(doc) for doc in docs if doc.get("errorHistory")]
     return by_key("creationTimestamp")(rows)
+
+
+def _fault_rows(docs: Sequence[Doc]) -> list[Row]:
+    """Fault events oldest first, each with who it struck and what happened, in words."""
+    ordered = sorted(docs, key=lambda doc: (str(doc.get("timestamp")), str(doc.get("_id"))))
+    return [{**doc, "actor": fault_actor(doc), "details": describe_fault(doc)} for doc in ordered]
 
 
 def _liveness_rows(docs: Sequence[Doc]) -> list[Row]:
@@ -216,6 +222,37 @@ STATUS_FIELDS = (
 """What the status table (and the board) read of a status entity."""
 STATUS_COLUMNS: tuple[str, ...] = ("uid", "progID", "state", "substate", "executive")
 STATUS_COLUMNS += ("recipe", "timestamp", "problem")
+DEAD_FIELDS: tuple[str, ...] = (
+    "_id",
+    "selector",
+    "error",
+    "errorHistory",
+    "attempts",
+    "creationTimestamp",
+)
+DEAD_FIELDS += ("sender", "body")
+DEAD_COLUMNS: tuple[str, ...] = (
+    "id",
+    "selector",
+    "error",
+    "errorHistory",
+    "attempts",
+    "creationTimestamp",
+)
+DEAD_COLUMNS += ("sender", "body")
+FAULT_DETAILS: tuple[str, ...] = (
+    "actor",
+    "name",
+    "by",
+    "listeners",
+    "held",
+    "lease",
+    "began",
+    "ended",
+)
+FAULT_DETAILS += ("seconds", "refused", "message", "selector", "error")
+"""What the fault-events table reads of an event besides its kind and time (every
+field a fault of ``drwlab.faults`` records)."""
 
 _SPECS = (
     TableSpec(
@@ -289,16 +326,46 @@ _SPECS = (
         caption="Dead letters",
         db=MSGQ,
         selector={"state": "dead"},
-        fields=("_id", "selector", "error", "attempts", "creationTimestamp", "sender", "body"),
-        columns=("id", "selector", "error", "attempts", "creationTimestamp", "sender", "body"),
+        fields=DEAD_FIELDS,
+        columns=DEAD_COLUMNS,
         rows=_dead_rows,
         headers={
+            "id": "Message id",
             "selector": "Selector",
             "error": "Error",
+            "errorHistory": "Every attempt's error",
             "attempts": "Attempts",
             "creationTimestamp": "Created",
             "body": "Body",
         },
+    ),
+    TableSpec(
+        name="fault-events",
+        caption="Faults injected (drwlab.faults)",
+        db=FAULTS_DB,
+        fields=("_id", "kind", "timestamp", *FAULT_DETAILS),
+        columns=("timestamp", "kind", "actor", "details"),
+        rows=_fault_rows,
+        headers={"timestamp": "When", "kind": "Fault", "actor": "Actor", "details": "What"},
+    ),
+    TableSpec(
+        name="retried-messages",
+        caption="Messages that met an error, and what became of them",
+        db=MSGQ,
+        selector={"errorHistory": {"$exists": True}},
+        fields=(*DEAD_FIELDS, "state", "handledBy", "requeues"),
+        columns=("id", "selector", "errorHistory", "requeues", "state", "handledBy", "attempts"),
+        rows=_retried_rows,
+        headers={
+            "id": "Message id",
+            "selector": "Selector",
+            "errorHistory": "Every attempt's error",
+            "requeues": "Re-queued",
+            "state": "State now",
+            "handledBy": "Handled by",
+            "attempts": "Attempts",
+        },
+        on_dashboard=False,
     ),
     TableSpec(
         name="liveness",
@@ -332,5 +399,16 @@ _SPECS = (
 TABLES: dict[str, TableSpec] = {spec.name: spec for spec in _SPECS}
 """Every table by name, in the order pages show them."""
 
-CELL_CLASSES = {"error": "error", "body": "body"}
+
+def databases() -> tuple[str, ...]:
+    """The databases the registered tables read: the original's (``wire.DATABASES``, all of
+    them, in that order), then any other a table reads (``fault-events``), in registry order.
+
+    A database of the second kind may not exist yet (no fault injected): the views read
+    it as empty.
+    """
+    return tuple(dict.fromkeys([*DATABASES, *(spec.db for spec in TABLES.values())]))
+
+
+CELL_CLASSES = {"error": "error", "errorHistory": "error", "requeues": "small", "body": "body"}
 """CSS class of the cells of a column, wherever it appears (long, monospaced values)."""

@@ -5,7 +5,9 @@ or font from anywhere, and no link to the network (cache URLs are printed as
 text). Contents: the summary (OUSs, outcomes, durations, failures), the
 timeline of every OUS, the life-cycle diagram with how many OUSs took each
 transition, the message sequence of one OUS, the pipeline reports' QA
-scores, dead letters, and every registered table (``views.registry``).
+scores, dead letters (each with every attempt's error), the faults injected
+(``drwlab.faults``) and how they healed (the messages that met an error and
+what became of them), and every registered table (``views.registry``).
 
 :func:`read_report` reads (the read models), :func:`report_html` renders
 (pure: data in, text out); :func:`render_report` and :func:`write_report`
@@ -56,8 +58,16 @@ TITLE = "drwlab run report"
 
 WIDE_TABLES = ("status-entities", "state-history")
 """Registered tables too wide to sit side by side: each gets the page's width."""
-OWN_SECTION = ("dead-letters",)
+OWN_SECTION = ("dead-letters", "fault-events", "retried-messages")
 """Registered tables with a section of their own, not repeated among the final tables."""
+
+FAULTS_NOTE = (
+    '<p class="small">Each fault injected on purpose (<code>drwlab.faults</code>: a crash, '
+    "the store going away, a dead letter re-queued, consumers without claims), then every "
+    "message that met an error, with each attempt's error and what became of it: a message "
+    "a crashed listener held shows its <code>LeaseExpired</code> and the listener that "
+    "handled it after; a re-queued dead letter, its re-queue and its handling.</p>"
+)
 
 
 _LABELS = {
@@ -67,6 +77,7 @@ _LABELS = {
     "in-progress": "Still in progress",
     "failures": "Failures (processing problems and QA2 Fail)",
     "dead-letters": "Dead letters",
+    "faults": "Faults injected",
     "unread-messages": "Unread messages",
     "pipeline-reports": "Pipeline reports",
     "ngas-files": "NGAS files",
@@ -132,6 +143,11 @@ def _score_cell(score: Any) -> str:
         return "<td></td>"
     kind = "good" if score >= 0.9 else "warn" if score >= 0.66 else "bad"
     return f'<td class="{kind}">{score:.2f}</td>'
+
+
+def _faults(snap: Snapshot) -> str:
+    tables = (snapshot_table(snap, name) for name in ("fault-events", "retried-messages"))
+    return FAULTS_NOTE + "".join(f'<div class="table-div scroll">{t}</div>' for t in tables)
 
 
 def _section(anchor: str, title: str, content: str) -> str:
@@ -202,6 +218,7 @@ def report_html(
         ),
         _section("qa-scores", "Pipeline reports: QA scores", _qa_table(data.scores)),
         _section("dead-letters", "Dead letters", snapshot_table(snap, "dead-letters")),
+        _section("faults", "Faults and how they healed", _faults(snap)),
         _section("tables", "Final tables", _final_tables(snap)),
         _section("links", "Links", links_html(links, clickable=False)),
     ]

@@ -12,6 +12,10 @@ read back exactly as they were written.
 
 ``change_token(store)`` tells, cheaply, whether anything changed since the
 last snapshot.
+
+The databases read are those of the registry (``registry.databases()``): the
+original's, and ``fault-events``, which exists only once a fault was injected.
+A database that does not exist (yet) reads as empty tables, never as an error.
 """
 
 from __future__ import annotations
@@ -24,19 +28,21 @@ from typing import Any
 
 import pandas as pd
 
-from drwlab.errors import InvalidMessage
+from drwlab.errors import InvalidMessage, NotFound
 from drwlab.lifecycle import STATES
 from drwlab.products import parse_report
 from drwlab.store.base import Doc, Seq, Store
 from drwlab.timeutil import timestamp
+from drwlab.views.cells import describe_error as describe_error  # re-exported
+from drwlab.views.cells import summarize_body as summarize_body  # re-exported
 from drwlab.views.registry import ALL, STATUS_FIELDS, TABLES, TableSpec, status_row
-from drwlab.views.registry import describe_error as describe_error  # re-exported
-from drwlab.views.registry import summarize_body as summarize_body  # re-exported
-from drwlab.wire import DATABASES, MSGQ, REPORTS_DB, STATUS_DB
+from drwlab.views.registry import databases as databases_read
+from drwlab.wire import MSGQ, REPORTS_DB, STATUS_DB
 
 Card = dict[str, Any]
 Board = dict[str, list[Card]]
-ChangeToken = tuple[Seq, ...]
+ChangeToken = tuple[Seq | None, ...]
+"""The seq of each database read (None for one that does not exist)."""
 
 QA_COLUMNS = ("ousUID", "timestamp", "stage", "name", "score")
 MESSAGE_COLUMNS = (
@@ -62,7 +68,11 @@ def _is_live(doc: Doc) -> bool:
 
 
 def _find(store: Store, db: str, selector: Mapping[str, Any], fields: Iterable[str]) -> list[Doc]:
-    found = store.find(db, dict(selector), fields=list(dict.fromkeys(fields)))
+    """The live documents of ``db`` matching ``selector``; none if ``db`` does not exist."""
+    try:
+        found = store.find(db, dict(selector), fields=list(dict.fromkeys(fields)))
+    except NotFound:  # fault-events before the first fault, any database before its first use
+        return []
     return [doc for doc in found if _is_live(doc)]
 
 
@@ -137,8 +147,21 @@ def unread_messages(store: Store) -> pd.DataFrame:
 
 
 def dead_letters(store: Store) -> pd.DataFrame:
-    """Dead-lettered messages: id, selector, error, attempts, creationTimestamp, sender, body."""
+    """Dead-lettered messages: id, selector, error, errorHistory (every attempt's error, one
+    line each), attempts, creationTimestamp, sender, body."""
     return read_table(store, "dead-letters")
+
+
+def injected_faults(store: Store) -> pd.DataFrame:
+    """The faults ``drwlab.faults`` injected, oldest first: timestamp, kind, actor, details
+    (what happened, in words); empty where no fault was ever injected."""
+    return read_table(store, "fault-events")
+
+
+def retried_messages(store: Store) -> pd.DataFrame:
+    """Messages that met an error, oldest first: id, selector, errorHistory (one line per
+    failure), requeues, state, handledBy, attempts: how each fault healed, or did not."""
+    return read_table(store, "retried-messages")
 
 
 def actor_liveness(store: Store) -> pd.DataFrame:
@@ -197,9 +220,18 @@ def entity_history(store: Store, uid: str) -> pd.DataFrame:
 # -- snapshot and change token ------------------------------------------------------
 
 
-def change_token(store: Store, databases: Sequence[str] = DATABASES) -> ChangeToken:
-    """The current seq of every database: equal tokens mean nothing changed in between."""
-    return tuple(store.current_seq(db) for db in databases)
+def change_token(store: Store, databases: Sequence[str] | None = None) -> ChangeToken:
+    """The current seq of every database of ``databases`` (default: those the tables read),
+    None for one that does not exist: equal tokens mean nothing changed in between."""
+    chosen = databases_read() if databases is None else databases
+    return tuple(_current_seq(store, db) for db in chosen)
+
+
+def _current_seq(store: Store, db: str) -> Seq | None:
+    try:
+        return store.current_seq(db)
+    except NotFound:
+        return None
 
 
 @dataclass(frozen=True)
@@ -210,6 +242,8 @@ class Snapshot:
     taken_at: str
     tables: Mapping[str, pd.DataFrame]
     board: Board
+    databases: tuple[str, ...]
+    """The databases read, in the order of ``token``."""
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         """The table ``name`` (a key of ``registry.TABLES``)."""
@@ -258,12 +292,13 @@ def snapshot(store: Store, previous: Snapshot | None = None) -> Snapshot:
     With ``previous``, the tables of a database whose seq has not moved since
     are taken from it instead of being read again.
     """
-    token = change_token(store)
-    before = dict(zip(DATABASES, previous.token, strict=True)) if previous else {}
+    read = databases_read()
+    token = change_token(store, read)
+    before = dict(zip(previous.databases, previous.token, strict=True)) if previous else {}
     found: dict[str, pd.DataFrame] = {}
     the_board: Board | None = None
-    for db, seq in zip(DATABASES, token, strict=True):
-        if previous is not None and before.get(db) == seq:
+    for db, seq in zip(read, token, strict=True):
+        if previous is not None and db in before and before[db] == seq:
             found.update(
                 {n: t for n, t in previous.tables.items() if n in TABLES and TABLES[n].db == db}
             )
@@ -273,7 +308,9 @@ def snapshot(store: Store, previous: Snapshot | None = None) -> Snapshot:
         found.update(tables)
         the_board = board_of_db if board_of_db is not None else the_board
     ordered = {name: found[name] for name in TABLES if name in found}
-    return Snapshot(token=token, taken_at=timestamp(), tables=ordered, board=the_board or {})
+    return Snapshot(
+        token=token, taken_at=timestamp(), tables=ordered, board=the_board or {}, databases=read
+    )
 
 
 def plain(value: Any) -> Any:

@@ -38,14 +38,38 @@ def notebook() -> Iterator[dict[str, Any]]:
         namespace: dict[str, Any] = {"sb": sandbox}
         exec(notebook_cells("def shortest_queue(", "class ShortestQueue(", "def fail_low_stages("),
              namespace)  # fmt: skip
-        sandbox.add_actor(namespace["ShortestQueue"](sandbox.bus, sandbox.store))
+        namespace["dra"] = sandbox.add_actor(namespace["ShortestQueue"](sandbox.bus, sandbox.store))
         put_aqua(sandbox, namespace["fail_low_stages"])
         yield namespace
 
 
 def test_06_actor_exercises(notebook: dict[str, Any]) -> None:
-    assert_unsolved_then_solved("06-redelivery", notebook, "delivered again, was done again")
+    assert_unsolved_then_solved("06-redelivery", notebook, "still runs the notebook's")
     assert_unsolved_then_solved("06-your-rule", notebook, "expected SemiPass")
+
+
+def test_run_all_checks_the_notebooks_actor_without_assigning_anything(
+    notebook: dict[str, Any],
+) -> None:
+    sandbox: Sandbox = notebook["sb"]
+    result = evaluate("06-redelivery", notebook)
+    assert not result.passed and "sb.replace_actor('shortest-queue'" in result.message
+    assert not any(uid.startswith("uid://X1/X1/Xe") for uid in _uids(sandbox))
+    assert not sandbox.store.find("msgq", {"selector": {"$regex": "^pipeline[.]process"}})
+
+
+def test_a_class_that_does_a_redelivery_again_is_told_so(notebook: dict[str, Any]) -> None:
+    code = (
+        "class Same(ShortestQueue): pass\n"
+        "sb.replace_actor('shortest-queue', Same(sb.bus, sb.store))\n"
+    )
+    exec(code, notebook)
+    result = evaluate("06-redelivery", notebook)
+    assert not result.passed and "delivered again, was done again" in result.message
+
+
+def _uids(sandbox: Sandbox) -> list[str]:
+    return [str(doc.get("entityId")) for doc in sandbox.store.all_docs("status-entities")]
 
 
 def test_a_redelivery_dropped_without_looking_is_told_so(notebook: dict[str, Any]) -> None:

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from drwlab.faults import record_fault
 from drwlab.lifecycle import State
 from drwlab.store.base import Store
 from drwlab.views.dashboard import Dashboard
@@ -189,3 +190,19 @@ def test_stop_ends_every_thread_even_with_a_page_open(store: Store) -> None:
     stream.close()
     with pytest.raises(RuntimeError):
         _ = dashboard.url
+
+
+def test_an_open_page_shows_the_first_fault_once_it_is_recorded(
+    store: Store, dashboard: Dashboard
+) -> None:
+    stream = EventStream(dashboard)
+    try:
+        first = stream.next_update(timeout=5)
+        assert "Faults injected" in first["fragments"]["fault-events"]  # empty, not an error
+
+        record_fault(store, "crash", actor="pipeline-driver.EU", listeners=[], held=[], lease=5)
+        update = stream.next_update(timeout=5)
+
+        assert "pipeline-driver.EU" in update["fragments"]["fault-events"]
+    finally:
+        stream.close()

@@ -10,7 +10,7 @@ import pytest
 
 from drwlab.store.base import Store
 from drwlab.views.follow import Follower
-from drwlab.wire import DELIVERY_DB, NGAS_DB, STATUS_DB
+from drwlab.wire import DELIVERY_DB, FAULTS_DB, NGAS_DB, STATUS_DB
 
 DEADLINE = 10.0
 
@@ -72,3 +72,22 @@ def test_a_follower_ends_with_its_source(store: Store) -> None:
 def test_a_follower_needs_a_database(store: Store) -> None:
     with pytest.raises(ValueError, match="at least one database"):
         Follower(store, [], lambda _: None)
+
+
+def test_a_database_made_after_the_start_is_reported_when_it_appears(store: Store) -> None:
+    calls: list[frozenset[str]] = []
+    assert FAULTS_DB not in store.db_names()  # no fault injected yet
+    follower = Follower(store, [NGAS_DB, FAULTS_DB], calls.append, rest=0.05).start()
+    try:
+        wait_until(lambda: len(calls) == 1)
+        store.create_db(FAULTS_DB)
+        store.put(FAULTS_DB, {"_id": "first", "kind": "crash"})
+        wait_until(lambda: len(calls) == 2)
+        assert calls[1] == {FAULTS_DB}
+        store.put(FAULTS_DB, {"_id": "second", "kind": "outage"})  # from now on, by its feed
+        wait_until(lambda: len(calls) == 3)
+        assert calls[2] == {FAULTS_DB}
+        assert follower.last_error is None
+    finally:
+        follower.stop()
+    assert follower.finished

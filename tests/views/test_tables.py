@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from drwlab.faults import record_fault
 from drwlab.lifecycle import STATES, State
 from drwlab.store.base import Store
 from drwlab.views import tables
 from drwlab.views.registry import TABLES
-from drwlab.wire import NGAS_DB, REPORTS_DB, STATUS_DB
+from drwlab.wire import FAULTS_DB, NGAS_DB, REPORTS_DB, STATUS_DB
 from tests.views.wire import (
     DELIVERED_PATH,
     PROBLEM_PATH,
@@ -168,3 +169,19 @@ def test_the_snapshot_json_is_plain_json(store: Store) -> None:
     assert data["tables"]["ngas"][0]["size"] == 1000
     assert data["board"]["Delivered"][0]["uid"] == A
     assert "encodedContents" not in str(data)
+
+
+def test_a_database_not_made_yet_reads_as_an_empty_table(store: Store) -> None:
+    assert FAULTS_DB not in store.db_names()  # no fault was ever injected
+
+    assert tables.injected_faults(store).empty
+    assert list(tables.injected_faults(store).columns) == ["timestamp", "kind", "actor", "details"]
+    token = tables.change_token(store)
+    assert token[tables.snapshot(store).databases.index(FAULTS_DB)] is None
+
+    record_fault(store, "outage", began="T0", ended="T1", seconds=1, refused=2)
+
+    assert tables.change_token(store) != token
+    [fault] = tables.injected_faults(store).to_dict("records")
+    assert (fault["kind"], fault["actor"]) == ("outage", None)
+    assert "unreachable for 1 s, from T0 to T1; 2 calls refused" in fault["details"]
