@@ -23,6 +23,7 @@ from typing import Any, cast
 import ipywidgets as widgets
 from IPython import display as ipython_display
 
+from drwlab.notebook.shown import SHOWN
 from drwlab.sandbox import Sandbox
 from drwlab.store.base import Store
 from drwlab.timeutil import timestamp
@@ -137,6 +138,7 @@ class LiveView:
         unknown = [name for name in names if name not in known]
         if unknown or not names:
             raise ValueError(f"unknown or no parts {unknown!r}; choose from {sorted(known)}")
+        self.source = source
         self.store = store_of(source)
         self.parts: dict[str, widgets.HTML] = {}
         for name in names:
@@ -233,20 +235,31 @@ class LiveView:
 def live_view(
     source: Source, names: Sequence[str], *, rest: float = REST, title: str | None = None
 ) -> LiveView:
-    """A started LiveView of ``names`` of ``source`` (a Store or a Sandbox); see :func:`parts`."""
-    return LiveView(source, names, rest=rest, title=title).start()
+    """A started LiveView of ``names`` of ``source`` (a Store or a Sandbox); see :func:`parts`.
+
+    Asked again for the same (a cell run again), the one that runs is returned (``shown``)."""
+    return SHOWN.view(
+        source,
+        ("view", tuple(names), title, rest),
+        lambda: LiveView(source, names, rest=rest, title=title).start(),
+    )
 
 
 def live_board(source: Source, *, rest: float = REST, dock: bool = False) -> LiveView:
     """The OUSs in columns by state, with substate, executive and time, updating live.
 
     With ``dock`` the board opens in JupyterLab's side panel (a ``sidecar``), where
-    it stays in view while the notebook scrolls; the cell then shows a note.
+    it stays in view while the notebook scrolls; the cell then shows a note. Asked
+    again (the cell run again), the board that runs is returned: one side panel.
     """
-    view = LiveView(source, [BOARD], rest=rest)
-    if dock:
-        view.dock(DOCK_TITLE)
-    return view.start()
+
+    def start() -> LiveView:
+        view = LiveView(source, [BOARD], rest=rest)
+        if dock:
+            view.dock(DOCK_TITLE)
+        return view.start()
+
+    return SHOWN.view(source, ("board", dock, rest), start)
 
 
 def live_tables(
