@@ -1,13 +1,13 @@
 """A learner presses Run All a second time in the same kernel: the notebook shows it again.
 
-Each notebook is executed twice in one kernel, as JupyterLab's Run All does
-(nbclient sends the same cells again to the same kernel), in fast mode. The
-second run must show what the first showed: no error, nothing on stderr, the
-same exercise verdicts, and no more threads or docked panels than one run
-leaves (the first run's views, buses and actors end with its sandbox). With
-the solutions loaded (the exercise cells as ``%load`` leaves them) both runs
-pass every check; with them loaded in the first run only, the second run's
-checks say what is missing again: a ✔ is only for what was done in this run.
+Each notebook is executed three times in one kernel, as JupyterLab's Run All
+does (nbclient sends the same cells again to the same kernel), in fast mode:
+as it comes, with the solutions loaded (the exercise cells as ``%load``
+leaves them), and as it comes again. Every run must be clean (no error,
+nothing on stderr); the solved run passes every check; the third run shows
+what the first showed, the same verdicts (a ✔ is only for what was done in
+this run, not in an earlier one), and no more threads or docked panels than a
+run leaves (an earlier run's views, buses and actors end with its sandbox).
 """
 
 from __future__ import annotations
@@ -129,19 +129,6 @@ AUTOPILOT = {"DRWLAB_AUTOPILOT": "1"}
 BY_HAND = {"DRWLAB_AUTOPILOT": ""}
 
 
-@pytest.mark.parametrize("kernel", [AUTOPILOT], indirect=True, ids=["autopilot"])
-@pytest.mark.parametrize("name", NAMES)
-def test_run_all_twice_in_one_kernel_shows_the_same_notebook(kernel: Kernel, name: str) -> None:
-    first = kernel.run_all(load(name))
-    second = kernel.run_all(load(name))
-    assert_clean(first)
-    assert_clean(second)
-    assert len(first.verdicts) == 2 and all(v.startswith(FAIL_MARK) for v in first.verdicts)
-    assert second.verdicts == first.verdicts
-    assert second.threads <= first.threads, "the first run's threads outlived it"
-    assert second.docks == first.docks <= 1
-
-
 @pytest.mark.parametrize("kernel", [BY_HAND], indirect=True, ids=["by-hand"])
 def test_the_qa2_notebook_run_twice_without_the_autopilot_waits_for_the_person(
     kernel: Kernel,
@@ -166,15 +153,16 @@ THREE_RUNS_OVER_A_MINUTE = {"05-faults"}
         for name in NAMES
     ],
 )
-def test_solutions_loaded_pass_in_both_runs_and_not_in_a_run_without_them(
+def test_run_all_again_shows_the_same_notebook_and_checks_only_this_runs_work(
     kernel: Kernel, name: str
 ) -> None:
+    first = kernel.run_all(load(name))
     solved = kernel.run_all(with_solutions(load(name)))
-    again = kernel.run_all(with_solutions(load(name)))
-    unsolved = kernel.run_all(load(name))
-    for run in (solved, again, unsolved):
+    again = kernel.run_all(load(name))
+    for run in (first, solved, again):
         assert_clean(run)
-    assert len(solved.verdicts) == 2
-    assert all(v.startswith(PASS_MARK) for v in solved.verdicts + again.verdicts)
-    assert all(v.startswith(FAIL_MARK) for v in unsolved.verdicts), unsolved.verdicts
-    assert unsolved.threads <= again.threads, "an earlier run's threads outlived it"
+    assert len(first.verdicts) == 2 and all(v.startswith(FAIL_MARK) for v in first.verdicts)
+    assert len(solved.verdicts) == 2 and all(v.startswith(PASS_MARK) for v in solved.verdicts)
+    assert again.verdicts == first.verdicts, "a check counted an earlier run's work"
+    assert again.threads <= solved.threads, "an earlier run's threads outlived it"
+    assert again.docks == first.docks <= 1
