@@ -61,15 +61,27 @@ def wait_for(condition: Callable[[], bool], timeout: float) -> None:
 def hop_latency(bus: MessageBus, selector: str, count: int) -> Figures:
     """Send ``count`` messages at random gaps; time from before send() to handler start."""
     started: dict[int, float] = {}
-    listener = bus.listen(selector, lambda body: started.setdefault(body, time.perf_counter()))
+    arrived = threading.Event()
+
+    def handler(body: int) -> None:
+        started.setdefault(body, time.perf_counter())
+        arrived.set()
+
+    listener = bus.listen(selector, handler)
     try:
         time.sleep(0.2)
         sent: dict[int, float] = {}
         for n in range(count):
             time.sleep(random.uniform(0.002, 0.02))
+            arrived.clear()
             sent[n] = time.perf_counter()
             bus.send(selector, n)
-            wait_for(partial(started.__contains__, n), 30)  # one in flight: a pure hop
+            # one in flight: a pure hop. Waited for on an Event, not by polling, which
+            # would take the interpreter from the bus's threads every millisecond
+            while n not in started:
+                if not arrived.wait(30):
+                    raise TimeoutError("benchmark step did not finish in time")
+                arrived.clear()
         return summary_ms([started[n] - sent[n] for n in range(count)])
     finally:
         listener.stop()

@@ -343,14 +343,31 @@ class Sandbox:
 
     @property
     def qa2(self) -> AquaQA2:
-        """AQUA QA2: ``ready_for_review()``, ``review(uid)``, ``decide(uid, flag)``."""
+        """AQUA QA2: ``ready_for_review()``, ``review(uid)``, ``decide(uid, flag)``.
+
+        The one running as ``aqua-qa2``: after ``replace_actor("aqua-qa2", ...)``
+        the replacement. Raises RuntimeError saying why when none runs (the
+        sandbox is stopped, or that actor was stopped or crashed).
+        """
         return self._part("aqua-qa2")  # type: ignore[no-any-return]
 
     def _part(self, name: str) -> Any:
-        try:
-            return self._named[name]
-        except KeyError:
-            raise RuntimeError("the sandbox is stopped: call start() first") from None
+        """The actor running as ``name``; RuntimeError saying why if none is running."""
+        with self._lock:
+            if not self.running:
+                raise RuntimeError("the sandbox is stopped: call start() first")
+            actor = self._named.get(name)
+            if actor is None:
+                raise RuntimeError(
+                    f"{name!r} was stopped (stop_actor): start one again with "
+                    f"add_actor(..., name={name!r})"
+                )
+            if getattr(actor, "is_alive", True) is False:
+                raise RuntimeError(
+                    f"{name!r} is dead (crashed, or stopped outside the sandbox): "
+                    f"replace_actor({name!r}, ...) puts a new one in its place"
+                )
+            return actor
 
     @property
     def urls(self) -> dict[str, str]:

@@ -263,9 +263,10 @@ def test_stop_sandbox_of_a_notebook_leaves_no_work_dir_behind(
     first = notebook.start_sandbox(seed=1, failure_rate=0.0)
     second = notebook.start_sandbox(seed=2, failure_rate=0.0)  # other options: a new one
     assert second is not first and not first.workdir.exists()
-    assert notebook.start_sandbox(seed=2, failure_rate=0.0) is second
+    third = notebook.start_sandbox(seed=2, failure_rate=0.0)  # the same again: a fresh one too
+    assert third is not second and not second.workdir.exists()
     notebook.stop_sandbox()
-    assert not second.running and not second.workdir.exists()
+    assert not third.running and not third.workdir.exists()
 
 
 def test_a_kernel_ending_with_its_sandbox_running_leaves_no_work_dir(tmp_path: Path) -> None:

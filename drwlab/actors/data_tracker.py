@@ -8,6 +8,12 @@ Delivered and its executive and substate are cleared (through the XTSS;
 the same write, where the original's data tracker sends ``set-substate ""``
 after). Unlike the original's endless
 polling loop, it wakes on changes of ``status-entities`` and stops at once.
+
+It queries the status entities once, when it starts (and again after an
+error); from then on it reacts to the changed entities the feed brings with
+it, instead of a query per change (on a server the costliest request). An
+OUS it could not deliver yet (a product not in NGAS) stays a candidate and is
+checked again at each change, as before.
 """
 
 from __future__ import annotations
@@ -33,6 +39,18 @@ CHECK_DELAY = 1.0
 """Simulated seconds to check an OUS's products at the ARC (times ``time_scale``)."""
 
 
+_CANDIDATE = {
+    "state": State.DELIVERY_IN_PROGRESS.value,
+    "substate": Substate.PRODUCTS_INGESTED.value,
+}
+"""The status entities the tracker looks at (a Mango selector of equalities)."""
+
+
+def _is_candidate(entity: Doc) -> bool:
+    """True if ``entity`` matches ``_CANDIDATE``."""
+    return all(entity.get(field) == value for field, value in _CANDIDATE.items())
+
+
 class DataTracker(Actor):
     """Moves fully ingested OUSs to Delivered (module docstring)."""
 
@@ -51,27 +69,37 @@ class DataTracker(Actor):
         for db in (STATUS_DB, DELIVERY_DB):
             store.create_db(db)
         store.ensure_index(STATUS_DB, ["state", "substate"])
-        self._status_feed = ChangeCursor(store, STATUS_DB)
+        # keeps its place while nothing happens: every change reaches ``_step``
+        self._status_feed = ChangeCursor(store, STATUS_DB, recheck_when_idle=False)
+        self._candidates: dict[str, Doc] | None = None  # None: query the store
 
     def on_start(self) -> None:
         self.loop(self._step)
 
     def _step(self) -> None:
-        """Check every candidate, then wait for the next change of the status entities."""
-        self._status_feed.mark()
-        for entity in self.candidates():
-            if self.stopping.is_set():
-                return
-            self.handle(entity)
-        self._status_feed.wait(WAIT)
+        """Check every candidate, then wait for the next changes of the status entities."""
+        if self._candidates is None:
+            self._status_feed.mark()  # before the query: what changes after it comes on the feed
+            self._candidates = {str(doc.get("entityId")): doc for doc in self.candidates()}
+        try:
+            for uid, entity in list(self._candidates.items()):
+                if self.stopping.is_set():
+                    return
+                if self.handle(entity):
+                    self._candidates.pop(uid, None)
+            for doc in self._status_feed.changed_docs(WAIT):
+                uid = str(doc.get("entityId"))
+                if _is_candidate(doc):
+                    self._candidates[uid] = doc
+                else:
+                    self._candidates.pop(uid, None)
+        except BaseException:
+            self._candidates = None  # what it knew may be incomplete: query again
+            raise
 
     def candidates(self) -> list[Doc]:
         """OUSs in DeliveryInProgress whose products are ingested."""
-        selector = {
-            "state": State.DELIVERY_IN_PROGRESS.value,
-            "substate": Substate.PRODUCTS_INGESTED.value,
-        }
-        return self.store.find(STATUS_DB, selector)
+        return self.store.find(STATUS_DB, _CANDIDATE)
 
     def handle(self, entity: Doc) -> bool:
         """Deliver one OUS if all its products are in NGAS; True if it was delivered."""

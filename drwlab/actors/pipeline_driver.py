@@ -38,7 +38,7 @@ from typing import Any, ClassVar
 
 from drwlab.actors.base import Actor, body_dict, is_redelivery
 from drwlab.actors.xtss import REQUEST_FIELD, XtssClient, check_executive, check_recipe
-from drwlab.bus import MessageBus
+from drwlab.bus import MessageBus, crash_deferred
 from drwlab.cachefiles import copy_into_cache
 from drwlab.errors import (
     DrwlabError,
@@ -303,14 +303,16 @@ class PipelineDriver(Actor):
         neither it nor its pipes are left behind.
         """
         started = time.monotonic()
-        process = subprocess.Popen(
-            command,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        process: subprocess.Popen[str] | None = None
         try:
+            with crash_deferred():  # a crash never leaves a child started but not held
+                process = subprocess.Popen(
+                    command,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                )
             while True:
                 try:
                     stdout, stderr = process.communicate(timeout=POLL)
@@ -320,6 +322,8 @@ class PipelineDriver(Actor):
                 if problem is not None:
                     raise PipelineFailed(problem)
         except BaseException:
+            if process is None:
+                raise
             process.kill()  # nothing if it has ended
             for pipe in (process.stdout, process.stderr):
                 if pipe is not None:

@@ -97,7 +97,9 @@ class MessageBus:
         return ids[0]
 
     def _put(self, message: Doc) -> str:
-        return str(self.store.put(DB, message)["_id"])
+        written = self.store.put(DB, message)
+        self._watcher.landed([written])  # a listener in this process need not wait for the feed
+        return str(written["_id"])
 
     # -- groups -------------------------------------------------------------------
     def join_group(self, group: str, member: str) -> None:
@@ -160,7 +162,7 @@ class MessageBus:
         The reply's body is the service's value, as the original's Executor sent it;
         a service may return an ``rpc.Answer`` to put something else on the wire.
         """
-        process = rpc.serving(service, self._put)
+        process = rpc.serving(service)
         return self._start(selector, process, name)
 
     def _start(self, selector: str, process: Process, name: str | None) -> Listener:

@@ -77,20 +77,43 @@ def claim(store: Store, docs: Sequence[Doc], identity: str, lease: float) -> lis
     return [doc for doc in write_all(store, claims) if doc is not None]
 
 
-def acknowledge(store: Store, docs: Sequence[Doc], identity: str) -> list[Doc]:
-    """Mark claimed ``docs`` done (their handler returned); return those written."""
+class Acknowledged(NamedTuple):
+    """What one acknowledging write wrote."""
+
+    done: list[Doc]
+    """The messages marked done."""
+    sent: list[Doc]
+    """The messages sent with them (``send``), as written."""
+
+
+def acknowledge(
+    store: Store, docs: Sequence[Doc], identity: str, *, send: Sequence[Doc] = ()
+) -> Acknowledged:
+    """Mark claimed ``docs`` done (their handler returned) and write ``send`` in the same write.
+
+    ``send``: new messages the handlers left to go with their acknowledgement
+    (an RPC server's replies). Each is written whatever becomes of the
+    acknowledgements: a reply to a message taken over meanwhile is still an answer.
+    """
     done = [dict(doc, state=DONE, handledBy=identity, handledTimestamp=timestamp()) for doc in docs]
+    written = write_all(store, [*done, *send])
     acknowledged = []
-    for doc, written in zip(done, write_all(store, done), strict=True):
-        if written is None:
+    for doc, copy in zip(done, written, strict=False):
+        if copy is None:
             logger.warning(
                 "message %s was taken over before its acknowledgement (lease expired); "
                 "it may be handled twice",
                 doc["_id"],
             )
         else:
-            acknowledged.append(written)
-    return acknowledged
+            acknowledged.append(copy)
+    sent = []
+    for doc, copy in zip(send, written[len(done) :], strict=True):
+        if copy is None:  # its id is new: an earlier attempt wrote it before the store failed
+            logger.info("message %s was already sent", doc.get("_id"))
+        else:
+            sent.append(copy)
+    return Acknowledged(acknowledged, sent)
 
 
 def give_back(store: Store, docs: Sequence[Doc]) -> None:

@@ -12,7 +12,8 @@ Every ``lease / 4`` seconds it also returns to the queue the claims of
 listeners that died (their lease ran out).
 
 ``crash()`` (for ``drwlab.faults``) makes a listener die that way on purpose:
-see its docstring.
+see its docstring. A handler shields the few steps a crash must not split
+(starting a child process and taking hold of it) with ``crash_deferred()``.
 
 The rule that keeps its view of the queue complete: a query reads at most
 BATCH messages, so a full page is never the end of a look. A *scan* starts
@@ -32,7 +33,9 @@ import random
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 
 from drwlab.bus import claims
 from drwlab.bus.inbox import Inbox
@@ -58,6 +61,23 @@ ERROR_PAUSE = 1.0
 """Pause after an unexpected error (a bug) before the loop carries on."""
 
 Process = Callable[[Doc], object]
+
+_HANDLING = threading.local()
+"""Per handler thread: ``listener``, the Listener whose handler the thread runs now."""
+
+
+@dataclass(frozen=True)
+class SendWithAck:
+    """What a processing step returns to have ``messages`` sent with its acknowledgement.
+
+    An RPC server's reply: the reply and the request's acknowledgement go in one
+    write (one request on a server instead of two, one transaction on SQLite),
+    written as soon as the step returns. If the listener dies before that write,
+    neither is written: the request goes back to the queue when its lease runs
+    out and is answered then, so no reply is sent for a request left undone.
+    """
+
+    messages: Sequence[Doc]
 
 
 class ListenerCrashed(BaseException):
@@ -112,6 +132,7 @@ class Listener:
         self._in_handler = False
         self._owed_done: list[Doc] = []  # acknowledgements an outage kept from being written
         self._owed_back: list[Doc] = []  # and give-backs
+        self._owed_out: list[Doc] = []  # and the messages to send with the acknowledgements
         self._thread = threading.Thread(
             target=self._run, name=f"drwlab-listener-{name}", daemon=True
         )
@@ -176,7 +197,7 @@ class Listener:
         self._crashed.set()
         self.signal_stop()
         held = self._watcher.abandon(self.identity)
-        with self._handler_lock:
+        with self._handler_lock:  # inside crash_deferred() the section's end raises it
             if self._in_handler and self._thread.ident is not None:
                 _raise_in_thread(self._thread.ident, ListenerCrashed)
         logger.info(
@@ -321,6 +342,8 @@ class Listener:
             del ready[start : start + size]
             won = claims.claim(self._store, chunk, self.identity, self._lease)
             self._watcher.quiet(won)
+            for doc in won:  # a copy offered meanwhile is older than our claim: not work
+                self._inbox.drop(doc["_id"])
             competing = competing or not won
             self._handle_all(won)
 
@@ -357,6 +380,10 @@ class Listener:
                     raise error
                 if error is None:
                     handled.append(doc["_id"])
+                    if self._owed_out:  # a reply waits for its acknowledgement: write both now
+                        self._owed_done += [self._watcher.release(done) for done in handled]
+                        handled = []
+                        self._write_owed()
                 else:
                     self._fail(self._watcher.release(doc["_id"]), error)
         finally:
@@ -380,9 +407,16 @@ class Listener:
         thing once it answers again: a message handled during an outage is not
         handled twice, and one given back does not wait out its lease.
         """
-        if self._owed_done:
-            self._watcher.quiet(claims.acknowledge(self._store, self._owed_done, self.identity))
+        if self._crashed.is_set():
+            return  # crash(): nothing more is written, as by a killed process
+        if self._owed_done or self._owed_out:
+            written = claims.acknowledge(
+                self._store, self._owed_done, self.identity, send=self._owed_out
+            )
+            self._watcher.quiet(written.done)
+            self._watcher.landed(written.sent)  # a caller in this process need not wait
             self._owed_done = []
+            self._owed_out = []
         if self._owed_back:
             claims.give_back(self._store, self._owed_back)
             self._owed_back = []
@@ -394,9 +428,11 @@ class Listener:
             validate_body(doc.get("body"))  # a raw document may exceed what send allows
             with self._handler_lock:
                 self._in_handler = True  # from here, crash() stops the handler itself
+            _HANDLING.listener = self
             try:
-                self._process(doc)
+                outcome = self._process(doc)
             finally:
+                _HANDLING.listener = None
                 with self._handler_lock:
                     self._in_handler = False
         except Exception as error:
@@ -406,6 +442,8 @@ class Listener:
             duration = time.monotonic() - began
             mean = self._mean_duration
             self._mean_duration = duration if mean is None else 0.8 * mean + 0.2 * duration
+        if isinstance(outcome, SendWithAck):
+            self._owed_out += outcome.messages
         self.handled += 1
         return None
 
@@ -428,6 +466,33 @@ class Listener:
             error,
             exc_info=None if isinstance(error, DrwlabError) else error,
         )
+
+
+@contextmanager
+def crash_deferred() -> Iterator[None]:
+    """Steps of a handler that a crash (``Listener.crash``) must not split.
+
+    A crash raises ListenerCrashed at the handler's next Python instruction,
+    which may fall inside ``subprocess.Popen(...)`` after the child started and
+    before the handler holds it: a child nobody kills or waits for. Inside this
+    section the crash waits; it is raised as the section ends, when what the
+    section made is in the handler's hands (and its clean-up, ``except`` or
+    ``finally``, can see it). Outside a listener's handler it does nothing.
+    """
+    listener: Listener | None = getattr(_HANDLING, "listener", None)
+    if listener is None:
+        yield
+        return
+    with listener._handler_lock:
+        listener._in_handler = False
+    try:
+        yield
+    finally:
+        with listener._handler_lock:
+            listener._in_handler = True
+            crashed = listener._crashed.is_set()
+        if crashed:
+            raise ListenerCrashed
 
 
 def _raise_in_thread(thread_id: int, error: type[BaseException]) -> None:

@@ -3,7 +3,8 @@
 ``call`` sends the request with a fresh reply selector (``msgback.<uuid>``) and
 waits for the one message that comes back on it. ``serve`` builds the
 listener's processing step: run the service on the request body and send the
-reply to the request's ``msgbackID``. A service that raises answers with its
+reply to the request's ``msgbackID``, in the same write as the request's
+acknowledgement. A service that raises answers with its
 error (the request is then done: the caller has the error); only a request
 with nothing to reply to is dead-lettered.
 
@@ -30,7 +31,7 @@ from typing import Any, NoReturn
 
 from drwlab import errors
 from drwlab.bus.inbox import Inbox
-from drwlab.bus.listener import Process
+from drwlab.bus.listener import Process, SendWithAck
 from drwlab.bus.message import (
     DB,
     DEAD,
@@ -78,17 +79,20 @@ class Answer:
     error: Exception | None = None
 
 
-def serving(service: Service, put: Put, *, sender: str | None = None) -> Process:
-    """The processing step of an RPC server: answer each request on its ``msgbackID``."""
+def serving(service: Service, *, sender: str | None = None) -> Process:
+    """The processing step of an RPC server: answer each request on its ``msgbackID``.
 
-    def process(doc: Doc) -> None:
+    The reply is sent with the request's acknowledgement, in one write (``SendWithAck``).
+    """
+
+    def process(doc: Doc) -> SendWithAck:
         reply_to = doc.get("msgbackID")
         if reply_to is None:
             raise InvalidMessage("an RPC request needs a msgbackID to send the reply to")
         validate_selector(reply_to)
         fields = reply_fields(service, doc.get("body"))
         reply = new_message(reply_to, fields.pop("body"), sender=sender)
-        put(dict(reply, **fields))
+        return SendWithAck([dict(reply, **fields)])
 
     return process
 

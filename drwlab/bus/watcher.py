@@ -78,6 +78,9 @@ class ChangeWatcher:
         self._stopped: list[threading.Thread] = []
         self._demand = threading.Event()
         self._quiet: dict[str, str] = {}
+        # pending revisions routed once, by ``landed`` or from the feed, that the other
+        # may still bring: the second to come is not routed again
+        self._routed: dict[str, str] = {}
         self._outage = StoreOutage(logger, "bus watcher")
 
     # -- subscribers ----------------------------------------------------------
@@ -175,6 +178,48 @@ class ChangeWatcher:
                 self._quiet.clear()
             self._quiet.update((doc["_id"], doc["_rev"]) for doc in docs)
 
+    def landed(self, docs: Iterable[Doc]) -> None:
+        """Route pending messages this process has just written to its own subscribers.
+
+        They need not wait for the change feed to bring them (on SQLite a hop
+        through this thread, on a server the feed's delay): the writer fills
+        the Inboxes and sets the Events itself. When the feed brings the same
+        revision it is not routed again, so a listener does not try to claim a
+        message twice.
+        """
+        routed: dict[str, list[Doc]] = {}
+        for doc in docs:
+            selector = doc.get("selector")
+            if isinstance(selector, str) and doc.get("consumed") is False:
+                routed.setdefault(selector, []).append(doc)
+        with self._lock:
+            if not self._subscribers:
+                return  # nobody here to route to: the feed does it for everyone
+            for selector, selector_docs in list(routed.items()):
+                fresh = [doc for doc in selector_docs if not self._routed_before(doc)]
+                if fresh:
+                    routed[selector] = fresh
+                else:
+                    del routed[selector]
+            for event, (selector, inbox) in self._subscribers.items():
+                if selector in routed:
+                    if inbox is not None:
+                        for doc in routed[selector]:
+                            inbox.offer(doc)
+                    event.set()
+
+    def _routed_before(self, doc: Doc) -> bool:
+        """True if pending revision ``doc`` was routed already; else note that it is now.
+
+        Called under the lock, by whichever of ``landed`` and the feed comes first and second.
+        """
+        if self._routed.pop(doc["_id"], None) == doc["_rev"]:
+            return True
+        if len(self._routed) >= QUIET_MAX:
+            self._routed.clear()  # a safety bound: at worst a claim is tried twice and lost
+        self._routed[doc["_id"]] = doc["_rev"]
+        return False
+
     def held_ids(self) -> set[str]:
         """Ids of the messages whose handler is running in this bus."""
         with self._lock:
@@ -258,6 +303,8 @@ class ChangeWatcher:
                 if not isinstance(selector, str):
                     continue  # a group document: nobody's work
                 if doc.get("consumed") is False:
+                    if self._routed_before(doc):
+                        continue  # ``landed`` routed this very revision already
                     pending.setdefault(selector, []).append(doc)
                     woken.add(selector)
                 else:

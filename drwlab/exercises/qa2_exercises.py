@@ -14,10 +14,12 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
+from drwlab.actors.aqua_qa2 import AquaQA2
 from drwlab.errors import ReviewError, UnknownOus
 from drwlab.exercises.check import Check, instances, missing, passed
 from drwlab.exercises.context import sandbox_in
 from drwlab.lifecycle import QA2Flag, State
+from drwlab.sandbox import Sandbox
 
 CANCEL_FAIL_OUS = "uid://X1/X1/Xb2"
 DECIDED_OUS = "uid://X1/X1/Xb1"
@@ -62,12 +64,35 @@ def cancel_then_fail(namespace: Mapping[str, Any]) -> Check:
     return missing(name, _next_step(entity.get("state"), bool(cancels)))
 
 
+def raised_on(sandbox: Sandbox, error: BaseException) -> bool:
+    """True when an AQUA QA2 on ``sandbox``'s bus raised ``error`` (read from its traceback).
+
+    A notebook run again starts a new sandbox, while the error kept by the first
+    run stays in the notebook's variables: it tells nothing about this run.
+    """
+    trace = error.__traceback__
+    while trace is not None:
+        raiser = trace.tb_frame.f_locals.get("self")
+        if isinstance(raiser, AquaQA2):
+            return raiser.bus is sandbox.bus
+        trace = trace.tb_next
+    return False
+
+
 def decide_twice(namespace: Mapping[str, Any]) -> Check:
-    """A ReviewError from deciding again on Xb1, kept in a variable."""
+    """A ReviewError from deciding again on Xb1 in this sandbox, kept in a variable."""
     name = "03-decide-twice"
-    kept = [error for error in instances(namespace, ReviewError) if DECIDED_OUS in str(error)]
+    sandbox = sandbox_in(namespace)
+    about = [error for error in instances(namespace, ReviewError) if DECIDED_OUS in str(error)]
+    kept = [error for error in about if raised_on(sandbox, error)]
     if kept:
         return passed(name, f"AQUA refused, as it should: {kept[-1]}")
+    if about:
+        return missing(
+            name,
+            "the ReviewError you kept was not raised by this sandbox's AQUA QA2 (an earlier "
+            f"run's, or made by hand): run your cell deciding on {DECIDED_OUS} again",
+        )
     others = instances(namespace, ReviewError)
     if others:
         return missing(

@@ -378,6 +378,20 @@ _COLUMNS = (
     Term("attempts", "How many times a handler was tried on the message."),
     Term("consumed", "False while no listener has handled the message."),
     Term("error", "The last error a handler raised on the message."),
+    Term(
+        "errorHistory",
+        "Every failed attempt at the message: when, which listener, and its error.",
+    ),
+    Term(
+        "requeues",
+        "When a dead letter was put back in the queue, and by whom, to be handled again.",
+    ),
+    Term(
+        "kind",
+        "What happened: an actor crashed, the store went away, a dead letter was "
+        "re-queued, or messages were consumed the original's way.",
+    ),
+    Term("details", "What the fault did: to which actor, message or OUS, and for how long."),
     Term("body", "The message's content."),
     Term("messages", "How many messages."),
     Term("id", "The document's identifier."),

@@ -1,9 +1,12 @@
-"""The kernel's Sandbox: one per notebook kernel, reused when a cell runs again.
+"""The kernel's Sandbox: one per notebook kernel, started afresh each time the notebook starts it.
 
 Module-level state: exactly one, ``_KERNEL``, the Sandbox this kernel's
 notebook started (a notebook kernel is one process running one notebook, so
 "the notebook's sandbox" is per process). It is created by ``start_sandbox``,
-replaced when asked for other options, and forgotten by ``stop_sandbox``,
+replaced by a fresh one when the notebook starts it again (a second Run All,
+or the start cell run again: the notebook's story starts over, and what the
+earlier run built on the old sandbox is put away, ``rerun.put_away``), and
+forgotten by ``stop_sandbox``,
 which also runs when the kernel ends (registered with ``atexit`` by the first
 ``start_sandbox``), so a kernel shut down with its sandbox running leaves no
 work dir behind. This is the only such global in drwlab; nothing else here
@@ -17,6 +20,7 @@ import logging
 import threading
 from typing import Any
 
+from drwlab.notebook.rerun import put_away
 from drwlab.sandbox import Sandbox
 from drwlab.settings import from_environment
 from drwlab.store import is_couchdb_url
@@ -52,7 +56,7 @@ def start_sandbox(
     executives: tuple[str, ...] = ("EU",),
     quiet: bool = True,
 ) -> Sandbox:
-    """The kernel's running Sandbox with these options: reused if it runs, else started.
+    """A fresh running Sandbox with these options, in place of the kernel's earlier one.
 
     ``time_scale=None`` takes ``DRWLAB_TIME_SCALE`` (the fast mode of the test
     command) or the original's timings. The sandbox starts on a fresh
@@ -73,9 +77,8 @@ def start_sandbox(
     }
     with _KERNEL.lock:
         current = _KERNEL.sandbox
-        if current is not None and current.running and _KERNEL.options == options:
-            return current
         if current is not None:
+            put_away(current)  # what the notebook built on it: its buses and actors
             current.discard()
         sandbox = Sandbox(start=False, **store_for_notebook(), **options)
         sandbox.autopilot = None  # QA2 decisions belong to the notebook, not to AQUA

@@ -23,6 +23,7 @@ from typing import Any, cast
 import ipywidgets as widgets
 from IPython import display as ipython_display
 
+from drwlab.notebook.shown import SHOWN
 from drwlab.sandbox import Sandbox
 from drwlab.store.base import Store
 from drwlab.timeutil import timestamp
@@ -137,6 +138,7 @@ class LiveView:
         unknown = [name for name in names if name not in known]
         if unknown or not names:
             raise ValueError(f"unknown or no parts {unknown!r}; choose from {sorted(known)}")
+        self.source = source
         self.store = store_of(source)
         self.parts: dict[str, widgets.HTML] = {}
         for name in names:
@@ -151,14 +153,15 @@ class LiveView:
         self.sidecar: Any = None
         self.widget = self._layout(title)
         self._reads = {name: known[name] for name in names}
+        self._alive = alive_of(source)
         self.follower = Follower(
             self.store,
             sorted(set(self._reads.values())),
             self.refresh,
             name="drwlab-live-view",
             rest=rest,
-            alive=alive_of(source),
-            on_exit=self._show_stopped,
+            alive=self._alive,
+            on_exit=self._end,
         )
 
     def _layout(self, title: str | None) -> Any:
@@ -198,10 +201,14 @@ class LiveView:
         """Stop following (the widgets keep their last values); idempotent."""
         self.follower.stop(timeout)
 
-    def _show_stopped(self) -> None:
+    def _end(self) -> None:
+        """The follower ended: say so; a docked view of a sandbox that stopped also closes
+        its side panel, so that a notebook run again (a new sandbox, a new dock) shows one."""
         self.status.value = (
             f'<span class="updated">stopped at {timestamp()} UTC; values as of then</span>'
         )
+        if self.sidecar is not None and self._alive is not None and not self._alive():
+            self.sidecar.close()
 
     @property
     def running(self) -> bool:
@@ -228,20 +235,31 @@ class LiveView:
 def live_view(
     source: Source, names: Sequence[str], *, rest: float = REST, title: str | None = None
 ) -> LiveView:
-    """A started LiveView of ``names`` of ``source`` (a Store or a Sandbox); see :func:`parts`."""
-    return LiveView(source, names, rest=rest, title=title).start()
+    """A started LiveView of ``names`` of ``source`` (a Store or a Sandbox); see :func:`parts`.
+
+    Asked again for the same (a cell run again), the one that runs is returned (``shown``)."""
+    return SHOWN.view(
+        source,
+        ("view", tuple(names), title, rest),
+        lambda: LiveView(source, names, rest=rest, title=title).start(),
+    )
 
 
 def live_board(source: Source, *, rest: float = REST, dock: bool = False) -> LiveView:
     """The OUSs in columns by state, with substate, executive and time, updating live.
 
     With ``dock`` the board opens in JupyterLab's side panel (a ``sidecar``), where
-    it stays in view while the notebook scrolls; the cell then shows a note.
+    it stays in view while the notebook scrolls; the cell then shows a note. Asked
+    again (the cell run again), the board that runs is returned: one side panel.
     """
-    view = LiveView(source, [BOARD], rest=rest)
-    if dock:
-        view.dock(DOCK_TITLE)
-    return view.start()
+
+    def start() -> LiveView:
+        view = LiveView(source, [BOARD], rest=rest)
+        if dock:
+            view.dock(DOCK_TITLE)
+        return view.start()
+
+    return SHOWN.view(source, ("board", dock, rest), start)
 
 
 def live_tables(

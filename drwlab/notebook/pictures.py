@@ -17,6 +17,7 @@ import ipywidgets as widgets
 
 from drwlab.lifecycle import State
 from drwlab.notebook.live import Source, alive_of, store_of
+from drwlab.notebook.shown import SHOWN
 from drwlab.sandbox import Sandbox
 from drwlab.store.base import Store
 from drwlab.views.analysis import arrows, ous_messages
@@ -53,6 +54,7 @@ class LivePicture:
         css_class: str,
         rest: float = REST,
     ) -> None:
+        self.source = source
         self.store = store_of(source)
         self.draw = draw
         self.widget = widgets.HTML(value="", layout=widgets.Layout(width="100%"))
@@ -134,11 +136,16 @@ def system_map(
 ) -> LivePicture:
     """The actors and the selectors between them, with live message counts; the actors
     of life-cycle stage ``highlight`` highlighted, and, on a Sandbox, the actors of your
-    own it runs (``add_actor``), from the next redraw. Hover a box for what it does."""
+    own it runs (``add_actor``), from the next redraw. Hover a box for what it does.
+    Asked again for the same (a cell run again), the map that runs is returned."""
     actors = stage_actors(highlight)
 
     def draw(store: Store) -> str:
         counts = selector_counts(message_counts(store))
         return system_map_svg(counts, highlight=actors, yours=yours_running(source))
 
-    return LivePicture(source, [MSGQ], draw, css_class="drwlab-system-map", rest=rest).start()
+    return SHOWN.view(
+        source,
+        ("system-map", str(highlight), rest),
+        lambda: LivePicture(source, [MSGQ], draw, css_class="drwlab-system-map", rest=rest).start(),
+    )

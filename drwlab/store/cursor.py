@@ -21,7 +21,7 @@ must read nothing while nothing happens (``views.follow``) passes
 
 from __future__ import annotations
 
-from drwlab.store.base import Seq, Store
+from drwlab.store.base import Doc, Seq, Store
 
 PAGE = 1000
 """Most changes read per wait (they are not looked at, only where they end)."""
@@ -54,3 +54,19 @@ class ChangeCursor:
             return False
         self._seq = page.last_seq
         return True
+
+    def changed_docs(self, timeout: float) -> list[Doc]:
+        """``wait``, returning the documents that changed (empty: none within ``timeout``).
+
+        For a loop that reacts to what changed instead of querying after every
+        change: the documents come with the feed (one request on a server).
+        Deleted documents are left out; a page holds at most PAGE changes, the
+        rest come with the next call.
+        """
+        page = self._store.wait_for_changes(self._db, self.mark(), timeout, PAGE, include_docs=True)
+        if page is None or not page.changes:
+            if self._recheck:
+                self._seq = None
+            return []
+        self._seq = page.last_seq
+        return [change.doc for change in page.changes if change.doc is not None]

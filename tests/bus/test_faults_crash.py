@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from drwlab.bus import MessageBus
+from drwlab.bus import MessageBus, crash_deferred
 from drwlab.bus.message import DB
 from drwlab.faults import ListenerCrashed, crash_actor, fault_events
 from drwlab.store import Store
@@ -87,3 +87,36 @@ def test_crashing_an_unknown_actor_names_the_running_ones(short_bus: MessageBus)
         crash_actor(short_bus, "drive")
     assert fault_events(short_bus.store) == []
     assert ListenerCrashed.__mro__[1] is BaseException  # handlers' `except Exception` miss it
+
+
+def test_a_crash_waits_for_the_end_of_a_crash_deferred_section(short_bus: MessageBus) -> None:
+    bus = short_bus
+    inside, go_on = threading.Event(), threading.Event()
+    steps: list[str] = []
+
+    def starts_a_child(body: str) -> None:
+        try:
+            with crash_deferred():  # as the pipeline driver starts its pipeline
+                inside.set()
+                assert go_on.wait(10)
+                steps.append("section ended")
+            steps.append("after the section")  # never: the crash is raised as it ends
+        except BaseException as error:
+            steps.append(type(error).__name__)
+            raise
+
+    listener = bus.listen("child", starts_a_child, name="driver.a-1")
+    message_id = bus.send("child", "run")
+    assert inside.wait(10)
+    crash = crash_actor(bus, "driver.a")
+    go_on.set()
+    wait_until(lambda: not listener.is_alive)
+    assert crash.held == (message_id,)
+    assert steps == ["section ended", "ListenerCrashed"]
+    assert bus.store.get(DB, message_id)["state"] == "claimed"  # left to its lease
+
+
+def test_crash_deferred_outside_a_handler_does_nothing() -> None:
+    with crash_deferred():
+        ran = True
+    assert ran

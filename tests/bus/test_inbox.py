@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Mapping
+from typing import Any
 
 import pytest
 
@@ -102,9 +104,10 @@ def test_a_feed_without_documents_still_delivers_everything_by_querying(
     bus.listen("blind", handled.append)
     wait_until(lambda: looked_for["blind"] >= 1)
     looked_for.clear()
-    for n in range(5):
-        bus.send("blind", n)
-        wait_until(lambda n=n: n in handled)
+    with MessageBus(store) as sender:  # as another process: only the feed tells our listener
+        for n in range(5):
+            sender.send("blind", n)
+            wait_until(lambda n=n: n in handled)
     assert handled == list(range(5))
     assert looked_for["blind"] >= 5  # one look per wake-up, as before the feed carried docs
 
@@ -126,3 +129,30 @@ def test_a_message_whose_wake_up_was_lost_is_still_handled(
     wait_until(lambda: handled == ["still delivered"], timeout=3 * bus.lease)
     assert time.monotonic() - sent < bus.lease  # at the next timer, not never
     monkeypatch.undo()  # let stop() wake it again
+
+
+def test_a_message_sent_in_this_process_reaches_its_listener_without_the_feed(
+    bus: MessageBus, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sender hands the message to its process's listener; the feed's copy is not
+    routed again, so the listener neither queries nor tries a second claim."""
+    handled: list[int] = []
+    bus.listen("local", handled.append)
+    bus.send("local", -1)
+    wait_until(lambda: -1 in handled)  # its first look is over
+    looked_for = count_queries(store, monkeypatch)
+    put = store.put
+    claims_tried: list[str] = []
+
+    def noting_put(db: str, doc: Mapping[str, Any]) -> Doc:
+        if doc.get("state") == "claimed":
+            claims_tried.append(doc["_id"])
+        return put(db, doc)
+
+    monkeypatch.setattr(store, "put", noting_put)
+    for n in range(5):
+        bus.send("local", n)
+        wait_until(lambda n=n: n in handled)
+    assert handled == [-1, *range(5)]
+    assert looked_for["local"] == 0
+    assert len(claims_tried) == 5  # one claim each: none lost on a second copy

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pytest
 
 from drwlab.bus import MessageBus
+from drwlab.bus.listener import ListenerCrashed
 from drwlab.errors import IllegalTransition, InvalidMessage, RpcError, RpcTimeout
-from drwlab.store import Store
+from drwlab.store import BulkResult, Store
 from tests.bus.conftest import wait_until
 
 
@@ -84,3 +87,61 @@ def test_concurrent_calls_get_their_own_replies(bus: MessageBus) -> None:
     with ThreadPoolExecutor(max_workers=4) as pool:
         replies = list(pool.map(lambda n: bus.call("echo", n, timeout=20), range(20)))
     assert replies == list(range(20))
+
+
+def test_a_reply_is_written_in_one_write_with_its_requests_acknowledgement(
+    bus: MessageBus, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writes: list[list[tuple[str, Any, Any]]] = []
+    bulk_put = store.bulk_put
+
+    def noting_bulk_put(db: str, docs: Sequence[Mapping[str, Any]]) -> list[BulkResult]:
+        writes.append([(doc["selector"], doc.get("state"), doc.get("body")) for doc in docs])
+        return bulk_put(db, docs)
+
+    monkeypatch.setattr(store, "bulk_put", noting_bulk_put)
+    bus.serve("echo", lambda request: request)
+    reply = bus.request("echo", {"n": 1})
+    assert reply["body"] == {"n": 1}
+    (write,) = [w for w in writes if any(body == {"n": 1} for _, _, body in w)]
+    assert sorted(write, key=str) == [
+        ("echo", "done", {"n": 1}),  # the request, acknowledged
+        (reply["selector"], "pending", {"n": 1}),  # its reply
+    ]
+
+
+def test_a_server_killed_before_writing_its_reply_leaves_the_request_to_another_server(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Killed between the service's return and the write: neither reply nor acknowledgement
+    is written, the lease runs out, another server answers, and the caller gets one reply."""
+    bus = MessageBus(store, lease=1.0, max_attempts=3, retry_delay=0.05)
+    served: list[str] = []
+    bulk_put = store.bulk_put
+    dying = bus.serve("echo", lambda request: served.append("first") or request, name="first-1")
+
+    def dying_bulk_put(db: str, docs: Sequence[Mapping[str, Any]]) -> list[BulkResult]:
+        if threading.current_thread().name == "drwlab-listener-first-1":
+            dying.crash()
+            raise ListenerCrashed  # the process dies here: nothing reaches the store
+        return bulk_put(db, docs)
+
+    monkeypatch.setattr(store, "bulk_put", dying_bulk_put)
+    try:
+        reply = {}
+        caller = threading.Thread(target=lambda: reply.update(bus.request("echo", 7, timeout=30)))
+        caller.start()
+        wait_until(lambda: served == ["first"] and not dying.is_alive)
+        (request,) = store.find("msgq", {"selector": "echo"})
+        assert request["state"] == "claimed"  # not acknowledged
+        assert store.count("msgq", {"selector": request["msgbackID"]}) == 0  # no reply
+        bus.serve("echo", lambda request: served.append("second") or request, name="second-1")
+        caller.join(30)
+        assert reply["body"] == 7
+        assert served == ["first", "second"]
+        assert store.count("msgq", {"selector": request["msgbackID"]}) == 1
+        request = store.get("msgq", request["_id"])
+        assert request["state"] == "done" and request["handledBy"].startswith("second-1@")
+        assert request["errorHistory"][-1]["type"] == "LeaseExpired"
+    finally:
+        bus.close()

@@ -147,3 +147,17 @@ def test_in_a_kernel_a_check_reads_the_notebook_variables_and_echoes_nothing() -
         "\u2718 04-metadata-ids: not yet: no running sandbox in this notebook: "
         "run the cell that starts it first\n"
     )
+
+
+def test_a_review_error_kept_from_an_earlier_sandbox_does_not_pass(decided: Sandbox) -> None:
+    """A notebook run again has a new sandbox; the first run's error says nothing about it."""
+    namespace = reader_cell(
+        decided,
+        "try:\n    sb.qa2.decide('uid://X1/X1/Xb1', 'Pass')\n"
+        "except ReviewError as error:\n    answer = error\n",
+    )
+    with Sandbox(time_scale=0, seed=5, failure_rate=0.0, autopilot=False) as run_again:
+        result = evaluate("03-decide-twice", {**namespace, "sb": run_again})
+    assert not result.passed and "not raised by this sandbox's AQUA" in result.message
+    made_up = {"sb": decided, "answer": ReviewError("uid://X1/X1/Xb1 is in Delivered")}
+    assert not evaluate("03-decide-twice", made_up).passed

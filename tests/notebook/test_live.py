@@ -192,3 +192,44 @@ def test_the_shared_style_only_reaches_our_own_widgets() -> None:
 def test_unknown_parts_are_refused(store: Store) -> None:
     with pytest.raises(ValueError, match="unknown or no parts"):
         LiveView(store, ["no-such-table"])
+
+
+def test_a_docked_board_closes_its_side_panel_when_its_sandbox_stops(tmp_path: Path) -> None:
+    """A notebook run again starts a new sandbox and docks a new board: one panel, not two."""
+    sandbox = Sandbox(workdir=tmp_path, time_scale=0.0, seed=1, failure_rate=0.0)
+    try:
+        board = live_board(sandbox, rest=FAST, dock=True)
+        kept = LiveView(sandbox, ["board"], rest=FAST)  # a second board, docked by hand
+        kept.dock("kept")
+        kept.start()
+        wait_until(lambda: "updated" in board.status.value)
+        kept.stop()  # stopped by hand: the panel stays, showing the last values
+        wait_until(lambda: "stopped" in kept.status.value)
+        assert board.sidecar.comm is not None and kept.sidecar.comm is not None
+    finally:
+        sandbox.stop()
+    wait_until(lambda: board.follower.finished, timeout=2.0)
+    assert board.sidecar.comm is None, "the side panel of a stopped sandbox's board is closed"
+    assert kept.sidecar.comm is not None
+
+
+def test_a_view_asked_for_again_is_the_one_that_runs_until_it_stops(tmp_path: Path) -> None:
+    """A learner runs a view's cell again: the same view (one thread, one side panel)."""
+    sandbox = Sandbox(workdir=tmp_path, time_scale=0.0, seed=1, failure_rate=0.0)
+    try:
+        board = live_board(sandbox, rest=FAST, dock=True)
+        assert live_board(sandbox, rest=FAST, dock=True) is board
+        assert live_board(sandbox, rest=FAST) is not board  # in the cell, not docked: another
+        tables = live_tables(sandbox, ["ngas"], rest=FAST, title="NGAS")
+        assert live_tables(sandbox, ["ngas"], rest=FAST, title="NGAS") is tables
+        assert live_tables(sandbox, ["ngas", "dead-letters"], rest=FAST) is not tables
+        tables.stop()
+        again = live_tables(sandbox, ["ngas"], rest=FAST, title="NGAS")
+        assert again is not tables and again.running  # a view stopped by hand starts anew
+    finally:
+        sandbox.stop()
+    other = Sandbox(workdir=tmp_path / "other", time_scale=0.0, seed=1, failure_rate=0.0)
+    try:
+        assert live_board(other, rest=FAST, dock=True) is not board  # a new sandbox, a new board
+    finally:
+        other.stop()

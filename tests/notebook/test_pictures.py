@@ -92,3 +92,14 @@ def test_the_map_of_a_sandbox_shows_an_actor_of_your_own_once_added(tmp_path: Pa
         assert 'data-actor="xtss"' not in picture.widget.value  # stock actors keep their boxes
     finally:
         sandbox.stop()
+
+
+def test_the_map_asked_for_again_is_the_one_that_runs(tmp_path: Path) -> None:
+    sandbox = Sandbox(workdir=tmp_path, time_scale=0.0, seed=1, failure_rate=0.0)
+    try:
+        picture = system_map(sandbox, highlight="Processing", rest=FAST)
+        assert system_map(sandbox, highlight="Processing", rest=FAST) is picture
+        assert system_map(sandbox, highlight="Reviewing", rest=FAST) is not picture
+    finally:
+        sandbox.stop()
+    wait_until(lambda: not picture.running, timeout=2.0)
