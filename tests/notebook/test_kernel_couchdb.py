@@ -42,12 +42,15 @@ def test_each_notebook_run_gets_empty_databases_of_its_own(server: CouchServer) 
     first.launch(PROG, "uid://X1/X1/Xa0")
     first.wait_for("uid://X1/X1/Xa0", "ReadyForProcessing", timeout=30)
 
-    second = notebook.start_sandbox(seed=2, failure_rate=0.0)  # a re-run with other options
+    second = notebook.start_sandbox(seed=1, failure_rate=0.0)  # a second Run All, as it was
 
     second_namespace = split_namespace(second.store_url)[1]
     assert second_namespace not in (None, first_namespace)
     assert second.store.all_docs(STATUS_DB) == []
     assert not [name for name in server.database_names() if name.startswith(first_namespace)]
+    third = notebook.start_sandbox(seed=2, failure_rate=0.0)  # a run with other options
+    assert not [name for name in server.database_names() if name.startswith(second_namespace)]
+    assert split_namespace(third.store_url)[1] not in (None, first_namespace, second_namespace)
     notebook.stop_sandbox()
     assert server.database_names() == set()
 
