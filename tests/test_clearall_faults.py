@@ -1,4 +1,4 @@
-"""A reset empties drwlab's own record of faults too, on both stores, and makes none where there was none."""
+"""A reset empties drwlab's own record of faults too, and makes none where there was none."""
 
 from __future__ import annotations
 
