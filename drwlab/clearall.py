@@ -14,6 +14,7 @@ from drwlab.bus.message import CLAIMED, MSGBACK_PREFIX, PENDING, is_group_doc
 from drwlab.bus.message import DB as MSGQ
 from drwlab.store import DATABASES, Store
 from drwlab.store.base import Doc
+from drwlab.wire import FAULTS_DB
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +22,8 @@ log = logging.getLogger(__name__)
 def clear_all(store: Store, caches: Iterable[Path] = (), *, running: bool = False) -> None:
     """The original's ``clear-all.sh``: empty every database and every cache directory.
 
+    drwlab's own record of injected faults (``fault-events``) is emptied too
+    when it exists: after a reset the report tells no faults of before it.
     The databases and cache directories themselves stay (a cache keeps an
     empty ``weblogs/``), so file servers carry on. With ``running`` (actors
     are up) what they need to carry on stays too: the bus's group documents,
@@ -29,7 +32,8 @@ def clear_all(store: Store, caches: Iterable[Path] = (), *, running: bool = Fals
     a wiped OUS ends in an error the actor logs (no such OUS).
     """
     caches = [Path(cache) for cache in caches]
-    for db in DATABASES:
+    faults = [FAULTS_DB] if FAULTS_DB in store.db_names() else []
+    for db in (*DATABASES, *faults):
         store.create_db(db)
         doomed = [
             {"_id": doc["_id"], "_rev": doc["_rev"], "_deleted": True}
