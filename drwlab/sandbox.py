@@ -47,12 +47,13 @@ from drwlab.errors import (
     InvalidMessage,
     NotFound,
     PipelineFailed,
+    StoreUnavailable,
     UnknownOus,
 )
 from drwlab.faults import Crash, UnreachableStore, crash_actor
 from drwlab.lifecycle import EXECUTIVES, FINAL_STATES, State, parse_state
 from drwlab.settings import from_environment
-from drwlab.store import Store, open_store, sqlite_url
+from drwlab.store import Store, drop_namespace, empty_namespace, open_store, sqlite_url
 from drwlab.store.base import Doc
 from drwlab.store.cursor import ChangeCursor
 from drwlab.uids import check_uid, uid_to_doc_id
@@ -103,6 +104,11 @@ class Sandbox:
     lease:
         Seconds a listener owns a claimed message (``MessageBus(lease=...)``):
         after a crash, the wait before another listener takes it.
+    namespace:
+        With a CouchDB ``store`` URL: the namespace of that server's databases
+        this sandbox makes for itself (``drwlab.store.namespace``; e.g.
+        ``fresh_namespace()``). It must have no databases yet, and ``discard()``
+        drops them. None: the URL's own namespace (or the server's top), kept.
     start:
         Start the actors at once (else call ``start()``).
     """
@@ -120,6 +126,7 @@ class Sandbox:
         host: str = "127.0.0.1",
         max_runs: int = 1,
         lease: float = 30.0,
+        namespace: str | None = None,
         start: bool = True,
     ) -> None:
         settings = from_environment()
@@ -140,6 +147,9 @@ class Sandbox:
         self.store_url = (
             store.url if isinstance(store, Store) else store or sqlite_url(self.workdir / DB_FILE)
         )
+        self._made_namespace = namespace is not None
+        if namespace is not None:
+            self.store_url = empty_namespace(store, namespace)
         self._store: Store | None = store if isinstance(store, Store) else None
         self._lock = threading.RLock()
         self._actors: list[tuple[str, Part]] = []
@@ -277,8 +287,12 @@ class Sandbox:
         ``stop_sandbox()``: a classroom starts many, and each would leave
         megabytes in the temporary directory. ``stop()`` deletes nothing, and a
         work dir the caller named is never deleted: the caller may want to look.
+        Likewise the databases of the namespace this sandbox made (``namespace=``)
+        are dropped, and no others.
         """
         self.stop(timeout)
+        if self._made_namespace:
+            self._drop_namespace()
         if not self._made_workdir:
             return
         with self._lock:
@@ -289,6 +303,16 @@ class Sandbox:
                 pass
             except OSError as error:  # left for the system's temp cleaner; not worth a failure
                 log.warning("could not remove the work dir %s: %s", self.workdir, error)
+
+    def _drop_namespace(self) -> None:
+        with self._lock:
+            try:
+                dropped = drop_namespace(self.store_url)
+            except StoreUnavailable as error:  # at a kernel's exit: say so, do not fail
+                log.warning("could not drop the namespace of %s: %s", self, error)
+                return
+            self._made_namespace = False
+            log.info("dropped %s of %s", ", ".join(dropped) or "nothing", self)
 
     def __enter__(self) -> Sandbox:
         return self.start()

@@ -152,6 +152,11 @@ class CouchServer:
             shutil.rmtree(self._data_dir, ignore_errors=True)
 
     # -- data ----------------------------------------------------------------
+    def database_names(self) -> set[str]:
+        """The server's non-system databases, as the server lists them (namespaces and all)."""
+        names = requests.get(f"{self.url}/_all_dbs", timeout=30).json()
+        return {name for name in names if not name.startswith("_")}
+
     def drop_all_databases(self) -> None:
         """Delete every non-system database."""
         with requests.Session() as session:

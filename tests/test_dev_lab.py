@@ -32,7 +32,7 @@ def free_port() -> int:
 class Lab:
     """``./dev lab`` running in its own session, on a free port with a known token."""
 
-    def __init__(self, tmp_path: Path) -> None:
+    def __init__(self, tmp_path: Path, *dev_options: str) -> None:
         self.port, self.token = free_port(), secrets.token_hex(16)
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = tmp_path / "lab.log"
@@ -46,7 +46,7 @@ class Lab:
         env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"))
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
-                [str(REPO / "dev"), "lab", *options],
+                [str(REPO / "dev"), "lab", *dev_options, *options],
                 cwd=tmp_path,
                 env=env,
                 stdin=subprocess.DEVNULL,

@@ -7,7 +7,7 @@
 - ``wait_for_weblog(...)``, ``show_weblog(...)``, ``show_html(...)``: weblogs and reports;
 - ``check(...)``: the verdict of an exercise's checking cell;
 - ``qa_scores(...)``, ``links(...)``, ``words(...)``: an OUS's QA scores coloured by band,
-  the sandbox's links, the notebook's words (collapsed).
+  the sandbox's links and where its databases are, the notebook's words (collapsed).
 
 The markup comes from the renderers (``views.html``, ``views.diagram``), the
 data from the read models (``views.tables``): nothing is built twice.
@@ -26,6 +26,7 @@ from IPython import display as ipython_display
 from drwlab.glossary import glossary_html
 from drwlab.lifecycle import State
 from drwlab.notebook.qa2_panel import weblog_index
+from drwlab.notebook.where import store_location, store_location_html
 from drwlab.products import weblog_name
 from drwlab.sandbox import Sandbox
 from drwlab.store.base import Store
@@ -165,8 +166,10 @@ def qa_scores(sandbox: Sandbox, uid: str) -> None:
 
 
 def links(sandbox: Sandbox) -> None:
-    """Display the sandbox's web pages (dashboard, served caches) as links that open in a tab."""
+    """Display the sandbox's web pages (dashboard, served caches) as links that open in a tab,
+    and where its databases are (on CouchDB, with links into the server's web UI)."""
     _show_html(f'<div class="drwlab-links">{links_html(sandbox.urls)}</div>')
+    _show_html(store_location_html(store_location(sandbox)))
 
 
 def words(terms: Iterable[str]) -> None:

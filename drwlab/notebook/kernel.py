@@ -23,6 +23,8 @@ from typing import Any
 from drwlab.notebook.rerun import put_away
 from drwlab.sandbox import Sandbox
 from drwlab.settings import from_environment
+from drwlab.store import is_couchdb_url
+from drwlab.store.namespace import FRESH_PREFIX, fresh_namespace, split_namespace
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +60,9 @@ def start_sandbox(
 
     ``time_scale=None`` takes ``DRWLAB_TIME_SCALE`` (the fast mode of the test
     command) or the original's timings. The sandbox starts on a fresh
-    temporary work dir and SQLite store. AQUA QA2 never decides by itself
+    temporary work dir and SQLite store or, when ``DRWLAB_STORE`` is a CouchDB
+    URL, on that server in a fresh namespace of its own (:func:`store_for_notebook`),
+    dropped with the sandbox. AQUA QA2 never decides by itself
     here: in the notebooks a person (or, under the autopilot, the notebook's
     own code) presses the buttons. ``quiet`` keeps log lines out of the
     cells' outputs (see :func:`quiet_logging`).
@@ -76,7 +80,7 @@ def start_sandbox(
         if current is not None:
             put_away(current)  # what the notebook built on it: its buses and actors
             current.discard()
-        sandbox = Sandbox(start=False, **options)
+        sandbox = Sandbox(start=False, **store_for_notebook(), **options)
         sandbox.autopilot = None  # QA2 decisions belong to the notebook, not to AQUA
         sandbox.start()
         _KERNEL.sandbox, _KERNEL.options = sandbox, options
@@ -85,6 +89,22 @@ def start_sandbox(
             _KERNEL.exit_hook_registered = True
         log.info("notebook sandbox started: %r", sandbox)
         return sandbox
+
+
+def store_for_notebook() -> dict[str, Any]:
+    """The Sandbox arguments of a notebook's store: none (a fresh SQLite file), or
+    ``DRWLAB_STORE``'s CouchDB server and a fresh namespace on it.
+
+    The namespace is named after the one ``DRWLAB_STORE`` names, if any
+    (``?namespace=alice`` gives ``alice_20261207_063112_3fa2``, so an instructor
+    sees whose it is), else ``nb_...``. An SQLite ``DRWLAB_STORE`` is not used: one
+    file shared by every notebook run would mix their OUSs.
+    """
+    url = from_environment().store_url
+    if url is None or not is_couchdb_url(url):
+        return {}
+    server, asked = split_namespace(url)
+    return {"store": server, "namespace": fresh_namespace(asked or FRESH_PREFIX)}
 
 
 def quiet_logging() -> None:

@@ -26,6 +26,9 @@ Where the two differ, or a server answers what the contract does not allow:
 - Design documents (the indexes of ``ensure_index``) never show in results.
 - Documents, ids and database names are checked as the SQLite backend checks
   them (ValueError) before any request.
+
+A store may live in a namespace (``namespace.py``): every database name it is
+given is then prefixed on the server, and it lists and drops only its own.
 """
 
 from __future__ import annotations
@@ -51,6 +54,13 @@ from drwlab.store.mango import (
     sort_docs,
     top_fields,
 )
+from drwlab.store.namespace import (
+    check_namespace,
+    logical,
+    qualified,
+    split_namespace,
+    with_namespace,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -68,58 +78,93 @@ _PLAIN_FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 class CouchDBStore(Store):
     """The Store contract on a CouchDB-compatible server.
 
-    Parameters: ``url`` ``http(s)://[user:password@]host:port[/prefix]``;
-    ``user``/``password`` used when the URL carries none; ``timeout`` seconds
-    for one HTTP request (a long-poll gets its own). Raises ``ValueError`` for
-    a URL that is not http(s); connects only when first used.
+    Parameters: ``url`` ``http(s)://[user:password@]host:port[/prefix][?namespace=NAME]``;
+    ``namespace`` the same as the URL's query (None: the server's top, the
+    original's layout); ``user``/``password`` used when the URL carries none;
+    ``timeout`` seconds for one HTTP request (a long-poll gets its own). Raises
+    ``ValueError`` for a URL that is not http(s), or a bad or contradicting
+    namespace; connects only when first used.
     """
 
     def __init__(
         self,
         url: str,
         *,
+        namespace: str | None = None,
         user: str | None = None,
         password: str | None = None,
         timeout: float = 30.0,
     ) -> None:
+        url, in_url = split_namespace(url)
+        if namespace is not None and in_url not in (None, namespace):
+            raise ValueError(f"the URL names namespace {in_url!r}, the argument {namespace!r}")
+        self.namespace = in_url if namespace is None else check_namespace(namespace)
         self._http = CouchConnection(url, user=user, password=password, timeout=timeout)
-        self.url = self._http.url
+        self.server_url = self._http.url
+        """The server's URL (password hidden), without the namespace."""
+        self.url = with_namespace(self.server_url, self.namespace)
         self._streams = True  # False once a continuous feed was seen held back
+
+    def _name(self, db: str) -> str:
+        return qualified(self.namespace, db)
+
+    def _path(self, db: str, *rest: str) -> str:
+        return path(self._name(db), *rest)
+
+    def server_name(self, db: str) -> str:
+        """The server's name of database ``db``: ``alice-msgq`` for ``msgq`` in namespace alice."""
+        return self._name(db)
 
     # -- databases -------------------------------------------------------------
     def create_db(self, db: str) -> None:
-        if not isinstance(db, str) or not _DB_NAME.fullmatch(db):
+        if not isinstance(db, str) or not _DB_NAME.fullmatch(self._name(db)):
             raise ValueError(f"invalid database name {db!r} (CouchDB: ^[a-z][a-z0-9_$()+/-]*$)")
         operation = f"create database {db!r}"
-        response = self._http.call(operation, "PUT", path(db))
+        response = self._http.call(operation, "PUT", self._path(db))
         if response.status_code != 412:  # 412: it exists already
             self._http.check(operation, response)
 
     def drop_db(self, db: str) -> None:
         operation = f"drop database {db!r}"
-        response = self._http.call(operation, "DELETE", path(db))
+        response = self._http.call(operation, "DELETE", self._path(db))
         if response.status_code != 404:
             self._http.check(operation, response)
 
     def db_names(self) -> list[str]:
+        """The databases of this store's namespace, by their logical names (at the
+        top, without a namespace: every database of the server)."""
         names = self._http.json("list databases", "GET", "/_all_dbs")
-        return sorted(name for name in names if not name.startswith("_"))
+        mine = (logical(self.namespace, name) for name in names if not name.startswith("_"))
+        return sorted(name for name in mine if name is not None)
+
+    def drop_namespace(self) -> list[str]:
+        """Drop every database of this store's namespace; their logical names.
+
+        Raises ValueError without a namespace: the top is the whole server,
+        other namespaces and the original's databases included.
+        """
+        if self.namespace is None:
+            raise ValueError(f"{self.server_url}: no namespace to drop (that would be the server)")
+        dropped = self.db_names()
+        for db in dropped:
+            self.drop_db(db)
+        return dropped
 
     # -- documents -------------------------------------------------------------
     def get(self, db: str, doc_id: str) -> Doc:
-        doc: Doc = self._http.json(f"get {db}/{doc_id}", "GET", path(db, doc_id))
+        doc: Doc = self._http.json(f"get {db}/{doc_id}", "GET", self._path(db, doc_id))
         return doc
 
     def get_many(self, db: str, doc_ids: Sequence[str]) -> dict[str, Doc]:
         operation = f"get {len(doc_ids)} documents of {db}"
         keys = list(dict.fromkeys(doc_ids))
         if not keys:
-            self._http.json(operation, "GET", path(db))  # NotFound for a missing database
+            self._http.json(operation, "GET", self._path(db))  # NotFound for a missing database
             return {}
         answer = self._http.json(
             operation,
             "POST",
-            path(db, "_all_docs"),
+            self._path(db, "_all_docs"),
             params={"include_docs": "true"},
             body={"keys": keys},
         )
@@ -133,17 +178,17 @@ class CouchDBStore(Store):
     def put(self, db: str, doc: Mapping[str, Any]) -> Doc:
         written = _prepared(doc)
         doc_id = written["_id"]
-        answer = self._http.json(f"put {db}/{doc_id}", "PUT", path(db, doc_id), body=written)
+        answer = self._http.json(f"put {db}/{doc_id}", "PUT", self._path(db, doc_id), body=written)
         written.pop("_deleted", None)
         written["_rev"] = _member(answer, "rev", f"put {db}/{doc_id}")
         return written
 
     def delete(self, db: str, doc_id: str, rev: str) -> None:
         operation = f"delete {db}/{doc_id}"
-        response = self._http.call(operation, "DELETE", path(db, doc_id), params={"rev": rev})
+        response = self._http.call(operation, "DELETE", self._path(db, doc_id), params={"rev": rev})
         if response.status_code == 404:
             # pouchdb-server answers 404 for a revision it never saw; CouchDB 409.
-            exists = self._http.call(operation, "HEAD", path(db, doc_id)).status_code == 200
+            exists = self._http.call(operation, "HEAD", self._path(db, doc_id)).status_code == 200
             if exists:
                 raise Conflict(f"{operation}: stale revision {rev}")
         self._http.check(operation, response)
@@ -151,7 +196,7 @@ class CouchDBStore(Store):
     def bulk_put(self, db: str, docs: Sequence[Mapping[str, Any]]) -> list[BulkResult]:
         written = [_prepared(doc) for doc in docs]
         answers = self._http.json(
-            f"bulk write to {db}", "POST", path(db, "_bulk_docs"), body={"docs": written}
+            f"bulk write to {db}", "POST", self._path(db, "_bulk_docs"), body={"docs": written}
         )
         # Pair answers by id, not by position: pouchdb-server does not always
         # answer in the order of the request (a wrong pairing made the bus hand
@@ -171,7 +216,7 @@ class CouchDBStore(Store):
         answer = self._http.json(
             f"list documents of {db}",
             "GET",
-            path(db, "_all_docs"),
+            self._path(db, "_all_docs"),
             params={"include_docs": "true"},
         )
         docs = [
@@ -222,7 +267,7 @@ class CouchDBStore(Store):
             request["limit"] = FIND_PAGE
         docs: list[Doc] = []
         while True:
-            answer = self._http.query(operation, "POST", path(db, "_find"), body=request)
+            answer = self._http.query(operation, "POST", self._path(db, "_find"), body=request)
             page = _member(answer, "docs", operation)
             docs.extend(doc for doc in page if not _is_design(doc["_id"]) and node.matches(doc))
             if not by_bookmark or len(page) < FIND_PAGE or not answer.get("bookmark"):
@@ -236,14 +281,16 @@ class CouchDBStore(Store):
         self._http.json(
             f"index {db} on {list(fields)}",
             "POST",
-            path(db, "_index"),
+            self._path(db, "_index"),
             body={"index": {"fields": list(fields)}},
         )
 
     # -- change feed -----------------------------------------------------------
     def current_seq(self, db: str) -> Seq:
         operation = f"read the seq of {db}"
-        seq: Seq = _member(self._http.json(operation, "GET", path(db)), "update_seq", operation)
+        seq: Seq = _member(
+            self._http.json(operation, "GET", self._path(db)), "update_seq", operation
+        )
         return seq
 
     def changes(
@@ -261,7 +308,7 @@ class CouchDBStore(Store):
         if include_docs:
             params["include_docs"] = "true"
         while True:
-            answer = self._http.query(operation, "GET", path(db, "_changes"), params=params)
+            answer = self._http.query(operation, "GET", self._path(db, "_changes"), params=params)
             rows = _member(answer, "results", operation)
             changes = [_change(row) for row in rows if not _is_design(row["id"])]
             if changes or limit is None or len(rows) < limit:
@@ -318,7 +365,7 @@ class CouchDBStore(Store):
         if include_docs:
             params["include_docs"] = "true"
         read_timeout = 2 * heartbeat + STREAM_MARGIN
-        response = self._http.stream(operation, path(db, "_changes"), params, read_timeout)
+        response = self._http.stream(operation, self._path(db, "_changes"), params, read_timeout)
         if response is None:
             return None
         if response.status_code == 400:
@@ -353,7 +400,7 @@ class CouchDBStore(Store):
             params.update(feed="longpoll", timeout=max(1, int(timeout * 1000)))
             if not self._http.is_couchdb():
                 params["heartbeat"] = int((read_timeout + 60) * 1000)  # none before the end
-        response = self._http.poll(operation, path(db, "_changes"), params, read_timeout)
+        response = self._http.poll(operation, self._path(db, "_changes"), params, read_timeout)
         if response is None:
             return [], since  # pouchdb-server holds a long-poll past its timeout
         if response.status_code == 400:

@@ -29,6 +29,12 @@ def shown(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 class _Urls:
     urls = {"dashboard": "http://127.0.0.1:8000/", "weblogs.JAO": "http://127.0.0.1:8001/"}
+    store_url = "sqlite:///tmp/drwlab.db"
+
+    class store:  # stands in for the sandbox's store attribute
+        @staticmethod
+        def db_names() -> list[str]:
+            return ["msgq"]
 
 
 def test_links_are_clickable_and_named(shown: list[str]) -> None:
