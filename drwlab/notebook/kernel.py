@@ -80,9 +80,14 @@ def start_sandbox(
         if current is not None:
             put_away(current)  # what the notebook built on it: its buses and actors
             current.discard()
+            _KERNEL.sandbox = None
         sandbox = Sandbox(start=False, **store_for_notebook(), **options)
         sandbox.autopilot = None  # QA2 decisions belong to the notebook, not to AQUA
-        sandbox.start()
+        try:
+            sandbox.start()
+        except BaseException:
+            sandbox.discard()  # its work dir and namespace: a failed start leaves nothing
+            raise
         _KERNEL.sandbox, _KERNEL.options = sandbox, options
         if not _KERNEL.exit_hook_registered:
             atexit.register(stop_sandbox)

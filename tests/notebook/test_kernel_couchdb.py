@@ -16,6 +16,7 @@ import requests
 from drwlab import notebook
 from drwlab.notebook import helpers
 from drwlab.notebook.where import store_location
+from drwlab.sandbox import Sandbox
 from drwlab.store import DATABASES, drop_namespace
 from drwlab.store.couchdb import CouchDBStore
 from drwlab.store.namespace import split_namespace
@@ -135,4 +136,22 @@ def test_a_killed_kernel_leaves_its_dated_namespace_to_drop_by_hand(server: Couc
     with CouchDBStore(server.url) as top:  # an instructor looking at the whole server
         assert f"{namespace}-msgq" in top.db_names()
     assert drop_namespace(url) == sorted(DATABASES)
+    assert server.database_names() == set()
+
+
+def test_a_sandbox_that_fails_to_start_leaves_no_namespace_and_no_work_dir(
+    server: CouchServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made: list[Sandbox] = []
+    real_start = Sandbox.start
+
+    def start_then_fail(sandbox: Sandbox) -> Sandbox:
+        made.append(sandbox)
+        real_start(sandbox)
+        raise RuntimeError("a port already taken, say")
+
+    monkeypatch.setattr(Sandbox, "start", start_then_fail)
+    with pytest.raises(RuntimeError, match="port already taken"):
+        notebook.start_sandbox(seed=1, failure_rate=0.0)
+    assert len(made) == 1 and not made[0].running and not made[0].workdir.exists()
     assert server.database_names() == set()
