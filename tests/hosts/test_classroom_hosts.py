@@ -1,20 +1,26 @@
-"""The class as one system across hosts: an instructor's host and three learners' hosts.
+"""A classroom across hosts: an instructor's host and three learners' hosts, in both modes.
 
 Four network namespaces of this machine stand for four machines on a private
-/24 that exists only inside them (tests/hosts/netns.py):
+/24 that exists only inside them (tests/hosts/netns.py): the instructor's host
+(``jao``, 10.215.15.1) runs pouchdb-server; the learners' hosts are ``ana``,
+``bo`` and ``cy``.
 
-- the instructor's host (``jao``, 10.215.15.1): pouchdb-server, and
-  ``drwlab classroom``: the whole workflow in one process, its caches served
-  on the host's address, AQUA never deciding;
-- three learners' hosts (``ana``, ``bo``, ``cy``): each runs
-  ``drwlab run aqua-qa2 --reviewer NAME --autopilot Pass`` against the
-  instructor's server, so each presses Review on every OUS as soon as it is ready.
+*The class as one system*: the instructor's host also runs ``drwlab
+classroom``, the whole workflow in one process, its caches served on the
+host's address, AQUA never deciding; each learner's host runs ``drwlab run
+aqua-qa2 --reviewer NAME --autopilot Pass`` against the instructor's server, so
+each presses Review on every OUS as soon as it is ready. Ten OUSs are launched
+on the instructor's host. Every OUS must be Delivered and reviewed exactly once
+(its history), by the learner whose own log says it passed it, and the
+instructor's terminal must print that same learner; the instructor's JAO cache
+answers from a learner's host; every process stops cleanly on SIGTERM.
 
-Ten OUSs are launched on the instructor's host. Every OUS must be Delivered
-and reviewed exactly once (its history), by the learner whose own log says it
-passed it, and the instructor's terminal must print that same learner; the
-instructor's JAO cache answers from a learner's host; every process stops
-cleanly on SIGTERM. The namespaces are removed at the end whatever happened.
+*Each learner alone*: each learner's host runs the whole workflow (``drwlab
+demo``) in a namespace of its own on the instructor's server, all three
+launching the same OUS ids at once. Each must deliver its own, and each
+namespace must hold its learner's OUSs only, each processed and reviewed once.
+
+The network namespaces are removed at the end whatever happened.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -124,3 +131,36 @@ def test_learners_on_three_hosts_review_each_ous_exactly_once(
         assert "Traceback" not in text, (path.name, text[-3000:])
     won = {name: list(said.values()).count(name) for name in LEARNERS}
     figures.record("classroom.hosts", ouss=len(OUSS), seconds=round(seconds, 1), won=won)
+
+
+DEMO_OUSS = [f"uid://X1/X1/Xb{n}" for n in range(3)]
+"""What ``drwlab demo -n 3`` launches on an empty store: the same ids for every learner."""
+
+
+def test_learners_alone_on_three_hosts_see_only_their_own_ouss(
+    network: Network, tmp_path: Path
+) -> None:
+    deployment = Deployment(network, tmp_path, lease=LEASE)
+    start_couch(deployment)
+    stores = {name: f"{deployment.store}?namespace={name}" for name in LEARNERS}
+    for name in LEARNERS:
+        demo = f"demo -n {len(DEMO_OUSS)} --seed 1 --failure-rate 0 --time-scale {TIME_SCALE}"
+        command = [sys.executable, "-m", "drwlab", "--store", stores[name], *demo.split()]
+        deployment.host(name).start("demo", command, deployment.env, cwd=tmp_path)
+    deadline = time.monotonic() + DELIVERY_TIMEOUT
+    while not all(deployment.host(name).dead() for name in LEARNERS):
+        assert time.monotonic() < deadline, f"the demos did not end\n{deployment.logs()}"
+        time.sleep(0.5)
+    ended = {name: deployment.host(name).dead() for name in LEARNERS}
+    assert ended == {name: {"demo": 0} for name in LEARNERS}, deployment.logs()
+
+    for name in LEARNERS:
+        seen = deployment.expect(INSTRUCTOR, "summary", stores[name])
+        assert sorted(seen["states"].values()) == ["Delivered"] * len(DEMO_OUSS), (name, seen)
+        assert sorted(seen["per_ous"]) == DEMO_OUSS, (name, seen)  # nobody else's products
+        for uid, counts in seen["per_ous"].items():  # one run, one delivery each
+            assert counts["pipeline-reports"] == counts["delivery-status"] == 1, (name, uid)
+        assert set(seen["messages"]) == {"done"}, (name, seen["messages"])
+        entities = deployment.expect(INSTRUCTOR, "entities", stores[name], *DEMO_OUSS)
+        for entity in entities["entities"]:
+            assert len(reviews_of(entity)) == 1, (name, entity["history"])
