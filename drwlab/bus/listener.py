@@ -143,8 +143,10 @@ class Listener:
 
     @property
     def is_alive(self) -> bool:
-        """True while the listener's thread runs."""
-        return self._thread.is_alive()
+        """True while the listener's thread runs; False from the moment it is crashed
+        (its thread may take a moment to end, but it is dead to everyone: it writes
+        nothing more)."""
+        return self._thread.is_alive() and not self._crashed.is_set()
 
     def start(self) -> Listener:
         """Start the thread (the bus does this)."""

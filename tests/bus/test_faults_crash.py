@@ -109,8 +109,9 @@ def test_a_crash_waits_for_the_end_of_a_crash_deferred_section(short_bus: Messag
     message_id = bus.send("child", "run")
     assert inside.wait(10)
     crash = crash_actor(bus, "driver.a")
+    assert not listener.is_alive  # dead to everyone from the crash on
     go_on.set()
-    wait_until(lambda: not listener.is_alive)
+    wait_until(lambda: len(steps) == 2)
     assert crash.held == (message_id,)
     assert steps == ["section ended", "ListenerCrashed"]
     assert bus.store.get(DB, message_id)["state"] == "claimed"  # left to its lease
