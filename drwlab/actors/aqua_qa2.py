@@ -219,7 +219,9 @@ class AquaQA2(Actor):
         self._reviews = XtssClient(bus, sender=self.reviewer or name)  # a person's changes
         store.create_db(REPORTS_DB)
         store.ensure_index(REPORTS_DB, ["ousUID"])  # the report of an OUS, asked per review
-        self._status_feed = ChangeCursor(store, STATUS_DB)  # the autopilot's
+        # the autopilot's: keeps its place while nothing happens, every change reaches it
+        self._status_feed = ChangeCursor(store, STATUS_DB, recheck_when_idle=False)
+        self._to_decide: dict[str, Doc] | None = None  # the autopilot's; None: query the store
 
     def on_start(self) -> None:
         self.listen(REPORT_SELECTOR, self.handle)
@@ -424,21 +426,40 @@ class AquaQA2(Actor):
 
     # -- autopilot ---------------------------------------------------------------------
     def _autopilot_step(self) -> None:
-        """Decide every OUS ready for review, then wait for the next change.
+        """Decide every OUS ready for review, then wait for the next changes.
 
         Like a reviewer, the autopilot waits until the report is stored and the
         weblog is in the JAO cache (which also archives it in NGAS first); OUSs
-        still waiting for those are looked at again shortly.
+        still waiting for those are looked at again shortly. The OUSs to decide
+        are queried once, then kept up to date from the status entities that
+        the change feed brings (not a query per change).
         """
         assert self.autopilot is not None
-        self._status_feed.mark()
+        if self._to_decide is None:
+            self._status_feed.mark()  # before the query: what changes after it comes on the feed
+            # an OUS already in Reviewing is one whose decision an outage interrupted
+            found = self._in_state(State.READY_FOR_REVIEW) + self._in_state(State.REVIEWING)
+            self._to_decide = {doc["_id"]: doc for doc in found if self._autopilot_may_decide(doc)}
+        try:
+            waiting = self._decide_all(self._to_decide)
+            wait = AUTOPILOT_RETRY if waiting else AUTOPILOT_WAIT
+            for doc_id, doc in self._status_feed.changed_docs(wait).items():
+                if doc is not None and self._autopilot_may_decide(doc):
+                    self._to_decide[doc_id] = doc
+                else:  # decided, taken by someone else, or deleted (a reset)
+                    self._to_decide.pop(doc_id, None)
+        except BaseException:
+            self._to_decide = None  # what it knew may be incomplete: query again
+            raise
+
+    def _decide_all(self, to_decide: dict[str, Doc]) -> bool:
+        """Decide each of ``to_decide`` that is ready, by uid; True if some wait for their
+        report or weblog. An OUS decided leaves ``to_decide``; one refused stays, to be
+        tried again at the next step (as a person would press again)."""
         waiting = False
-        # an OUS already in Reviewing is one whose decision an outage interrupted
-        ready = self._in_state(State.READY_FOR_REVIEW)
-        mine = [e for e in self._in_state(State.REVIEWING) if self._may_decide(e)]
-        for entity in ready + mine:
+        for doc_id, entity in sorted(to_decide.items()):  # by id, so by uid
             if self.stopping.is_set():
-                return
+                return waiting
             uid = str(entity.get("entityId"))
             stored = self.run_report(entity)
             if stored is None or not self._weblog_ready(uid, stored):
@@ -448,7 +469,16 @@ class AquaQA2(Actor):
                 self._decide_automatically(uid, entity, stored)
             except ReviewError as error:
                 logger.info("%s autopilot: %s", self.name, error)
-        self._status_feed.wait(AUTOPILOT_RETRY if waiting else AUTOPILOT_WAIT)
+                continue
+            to_decide.pop(doc_id, None)
+        return waiting
+
+    def _autopilot_may_decide(self, entity: Doc) -> bool:
+        """In ReadyForReview, or in Reviewing under this AQUA's own review (``_may_decide``)."""
+        state = entity.get("state")
+        if state == State.READY_FOR_REVIEW.value:
+            return True
+        return state == State.REVIEWING.value and self._may_decide(entity)
 
     def _may_decide(self, entity: Doc) -> bool:
         """True unless this AQUA has a reviewer and another one has ``entity`` under review."""

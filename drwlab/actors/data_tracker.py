@@ -80,19 +80,18 @@ class DataTracker(Actor):
         """Check every candidate, then wait for the next changes of the status entities."""
         if self._candidates is None:
             self._status_feed.mark()  # before the query: what changes after it comes on the feed
-            self._candidates = {str(doc.get("entityId")): doc for doc in self.candidates()}
+            self._candidates = {doc["_id"]: doc for doc in self.candidates()}
         try:
-            for uid, entity in list(self._candidates.items()):
+            for doc_id, entity in list(self._candidates.items()):
                 if self.stopping.is_set():
                     return
                 if self.handle(entity):
-                    self._candidates.pop(uid, None)
-            for doc in self._status_feed.changed_docs(WAIT):
-                uid = str(doc.get("entityId"))
-                if _is_candidate(doc):
-                    self._candidates[uid] = doc
-                else:
-                    self._candidates.pop(uid, None)
+                    self._candidates.pop(doc_id, None)
+            for doc_id, doc in self._status_feed.changed_docs(WAIT).items():
+                if doc is not None and _is_candidate(doc):
+                    self._candidates[doc_id] = doc
+                else:  # moved on, or deleted (a reset)
+                    self._candidates.pop(doc_id, None)
         except BaseException:
             self._candidates = None  # what it knew may be incomplete: query again
             raise

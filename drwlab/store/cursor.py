@@ -55,18 +55,23 @@ class ChangeCursor:
         self._seq = page.last_seq
         return True
 
-    def changed_docs(self, timeout: float) -> list[Doc]:
-        """``wait``, returning the documents that changed (empty: none within ``timeout``).
+    def changed_docs(self, timeout: float) -> dict[str, Doc | None]:
+        """``wait``, returning the documents that changed, by id (empty: none within
+        ``timeout``); None for a document deleted (a reset), which a loop holding
+        it must let go.
 
         For a loop that reacts to what changed instead of querying after every
-        change: the documents come with the feed (one request on a server).
-        Deleted documents are left out; a page holds at most PAGE changes, the
-        rest come with the next call.
+        change: the documents come with the feed (one request on a server). A
+        page holds at most PAGE changes, the rest come with the next call.
         """
         page = self._store.wait_for_changes(self._db, self.mark(), timeout, PAGE, include_docs=True)
         if page is None or not page.changes:
             if self._recheck:
                 self._seq = None
-            return []
+            return {}
         self._seq = page.last_seq
-        return [change.doc for change in page.changes if change.doc is not None]
+        return {
+            change.id: None if change.deleted else change.doc
+            for change in page.changes
+            if change.deleted or change.doc is not None
+        }

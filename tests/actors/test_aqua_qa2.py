@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from drwlab.actors.aqua_tui import AquaTui, run_tui
 from drwlab.actors.xtss import Xtss
 from drwlab.bus import MessageBus
 from drwlab.cachefiles import expand_weblog
+from drwlab.clearall import clear_all
 from drwlab.errors import ReviewError
 from drwlab.lifecycle import QA2Flag, State
 from drwlab.products import ProductsTree
@@ -230,6 +232,35 @@ def test_the_autopilot_decides_an_ous_left_in_reviewing(
             "DeliveryInProgress",
         ]
     finally:
+        pilot.stop()
+
+
+def test_the_autopilot_lets_go_of_an_ous_deleted_by_a_reset(
+    bus: MessageBus, store: Store, xtss: Xtss, jao_tree: ProductsTree, tmp_path: Path
+) -> None:
+    bring_to(xtss, State.READY_FOR_REVIEW)  # its report never comes: the autopilot waits
+    pilot = AquaQA2(bus, store, cache_dir=tmp_path / "jao", autopilot="Pass").start()
+    asked: list[str] = []
+    real_find = store.find
+
+    def counting_find(db: str, selector: Any, **options: Any) -> Any:
+        asked.append(db)
+        return real_find(db, selector, **options)
+
+    try:
+        wait_until(lambda: pilot.is_alive)
+        store.find = counting_find  # type: ignore[method-assign]
+        wait_until(lambda: asked.count("pipeline-reports") >= 2)  # looks for the report
+        clear_all(store, running=True)
+        time.sleep(0.5)  # the reset's changes reach the autopilot
+        asked.clear()
+        time.sleep(1.0)
+        assert asked.count("pipeline-reports") == 0, asked  # no OUS left to wait for
+        bring_to(xtss, State.READY_FOR_REVIEW)  # and it sees a new one
+        wait_done(store, bus.send("pipeline.report.JAO", report_body(jao_tree)))
+        wait_for_state(store, UID, State.DELIVERY_IN_PROGRESS)
+    finally:
+        store.find = real_find  # type: ignore[method-assign]
         pilot.stop()
 
 

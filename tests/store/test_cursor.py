@@ -35,3 +35,17 @@ def test_a_cursor_follows_a_database_made_anew(store: Store) -> None:
     cursor.mark()
     store.put(DB, {"_id": "new"})
     assert cursor.wait(5.0) is True
+
+
+def test_changed_docs_brings_what_changed_by_id_and_a_deleted_one_as_none(store: Store) -> None:
+    kept = store.put(DB, {"_id": "kept", "state": "ReadyForReview"})
+    gone = store.put(DB, {"_id": "gone", "state": "ReadyForReview"})
+    cursor = ChangeCursor(store, DB, recheck_when_idle=False)
+    cursor.mark()
+    store.put(DB, {**kept, "state": "Reviewing"})
+    store.delete(DB, "gone", gone["_rev"])  # a reset
+    changed = cursor.changed_docs(5.0)
+    assert set(changed) == {"kept", "gone"}
+    assert changed["gone"] is None
+    assert changed["kept"] is not None and changed["kept"]["state"] == "Reviewing"
+    assert cursor.changed_docs(0.3) == {}  # seen already
