@@ -195,6 +195,11 @@ def fill_handled(store: Store, count: int) -> None:
 
 
 STEPS = ("hop", "drain", "drain_100000", "drain_100000_indexed", "rpc", "grown")
+COUCHDB_STEPS = tuple(name for name in STEPS if name != "drain_100000")
+"""The default on CouchDB: pouchdb-server did not finish indexing 100,000 messages queued
+at once within 22 minutes in four attempts (bench/README.md), so the backlog there is
+measured as a running bus meets it, with its index kept current (``drain_100000_indexed``).
+``--steps drain_100000`` still runs the cold one."""
 
 
 def run_backend(store: Store, quick: bool, steps: tuple[str, ...] = STEPS) -> Figures:
@@ -292,8 +297,8 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument(
         "--steps",
-        default=",".join(STEPS),
-        help=f"comma-separated steps to run (default: all of {','.join(STEPS)})",
+        help=f"comma-separated steps to run (default: all of {','.join(STEPS)}; "
+        "on CouchDB all but drain_100000)",
     )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
@@ -304,7 +309,9 @@ def main() -> None:
         opener = sqlite_store if backend == "sqlite" else couch_store
         with opener() as store:
             began = time.monotonic()
-            results[backend] = run_backend(store, args.quick, tuple(args.steps.split(",")))
+            default = STEPS if backend == "sqlite" else COUCHDB_STEPS
+            steps = tuple(args.steps.split(",")) if args.steps else default
+            results[backend] = run_backend(store, args.quick, steps)
             results[backend]["bench_seconds"] = round(time.monotonic() - began, 1)
     print_table(results)
     text = json.dumps(results, indent=2)
