@@ -85,6 +85,7 @@ def test_dev_lab_couchdb_runs_the_notebooks_on_its_own_server_and_stops_it(
         url, port = server_of(lab)
         welcome = requests.get(url, timeout=10).json()
         assert "couchdb" in welcome or "express-pouchdb" in welcome
+        assert welcome.get("pouchdb-adapters") == ["memory"]  # thrown away at the end anyway
         assert requests.get(f"{url}/_utils/", timeout=10).status_code == 200  # Fauxton
 
         printed = run_in_a_kernel(lab, tmp_path / "runtime", NOTEBOOK_CELL)
