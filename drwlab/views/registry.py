@@ -231,15 +231,7 @@ DEAD_FIELDS: tuple[str, ...] = (
     "creationTimestamp",
 )
 DEAD_FIELDS += ("sender", "body")
-DEAD_COLUMNS: tuple[str, ...] = (
-    "id",
-    "selector",
-    "error",
-    "errorHistory",
-    "attempts",
-    "creationTimestamp",
-)
-DEAD_COLUMNS += ("sender", "body")
+DEAD_COLUMNS = tuple("id" if field == "_id" else field for field in DEAD_FIELDS)
 FAULT_DETAILS: tuple[str, ...] = (
     "actor",
     "name",
