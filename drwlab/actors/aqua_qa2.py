@@ -81,7 +81,7 @@ from drwlab.products import (
     weblog_name,
 )
 from drwlab.store.base import Doc, Store
-from drwlab.store.cursor import ChangeCursor
+from drwlab.store.cursor import ChangeCursor, FeedCandidates
 from drwlab.timeutil import filename_timestamp, parse_timestamp, utc_now
 from drwlab.uids import check_uid, uid_to_doc_id
 from drwlab.wire import REPORTS_DB, STATUS_DB
@@ -219,9 +219,13 @@ class AquaQA2(Actor):
         self._reviews = XtssClient(bus, sender=self.reviewer or name)  # a person's changes
         store.create_db(REPORTS_DB)
         store.ensure_index(REPORTS_DB, ["ousUID"])  # the report of an OUS, asked per review
-        # the autopilot's: keeps its place while nothing happens, every change reaches it
-        self._status_feed = ChangeCursor(store, STATUS_DB, recheck_when_idle=False)
-        self._to_decide: dict[str, Doc] | None = None  # the autopilot's; None: query the store
+        # the autopilot's; an OUS already in Reviewing is one whose decision an outage interrupted
+        self._to_decide = FeedCandidates(
+            store,
+            STATUS_DB,
+            lambda: self._in_state(State.READY_FOR_REVIEW) + self._in_state(State.REVIEWING),
+            self._autopilot_may_decide,
+        )
 
     def on_start(self) -> None:
         self.listen(REPORT_SELECTOR, self.handle)
@@ -435,21 +439,12 @@ class AquaQA2(Actor):
         the change feed brings (not a query per change).
         """
         assert self.autopilot is not None
-        if self._to_decide is None:
-            self._status_feed.mark()  # before the query: what changes after it comes on the feed
-            # an OUS already in Reviewing is one whose decision an outage interrupted
-            found = self._in_state(State.READY_FOR_REVIEW) + self._in_state(State.REVIEWING)
-            self._to_decide = {doc["_id"]: doc for doc in found if self._autopilot_may_decide(doc)}
+        to_decide = self._to_decide.current()
         try:
-            waiting = self._decide_all(self._to_decide)
-            wait = AUTOPILOT_RETRY if waiting else AUTOPILOT_WAIT
-            for doc_id, doc in self._status_feed.changed_docs(wait).items():
-                if doc is not None and self._autopilot_may_decide(doc):
-                    self._to_decide[doc_id] = doc
-                else:  # decided, taken by someone else, or deleted (a reset)
-                    self._to_decide.pop(doc_id, None)
+            waiting = self._decide_all(to_decide)
+            self._to_decide.follow(AUTOPILOT_RETRY if waiting else AUTOPILOT_WAIT)
         except BaseException:
-            self._to_decide = None  # what it knew may be incomplete: query again
+            self._to_decide.forget()
             raise
 
     def _decide_all(self, to_decide: dict[str, Doc]) -> bool:

@@ -28,7 +28,7 @@ from drwlab.errors import IllegalTransition, NotFound, UnknownOus
 from drwlab.lifecycle import State, Substate
 from drwlab.ngas import Ngas
 from drwlab.store.base import Doc, Store
-from drwlab.store.cursor import ChangeCursor
+from drwlab.store.cursor import FeedCandidates
 from drwlab.wire import DELIVERY_DB, STATUS_DB
 
 logger = logging.getLogger(__name__)
@@ -69,31 +69,23 @@ class DataTracker(Actor):
         for db in (STATUS_DB, DELIVERY_DB):
             store.create_db(db)
         store.ensure_index(STATUS_DB, ["state", "substate"])
-        # keeps its place while nothing happens: every change reaches ``_step``
-        self._status_feed = ChangeCursor(store, STATUS_DB, recheck_when_idle=False)
-        self._candidates: dict[str, Doc] | None = None  # None: query the store
+        self._candidates = FeedCandidates(store, STATUS_DB, self.candidates, _is_candidate)
 
     def on_start(self) -> None:
         self.loop(self._step)
 
     def _step(self) -> None:
         """Check every candidate, then wait for the next changes of the status entities."""
-        if self._candidates is None:
-            self._status_feed.mark()  # before the query: what changes after it comes on the feed
-            self._candidates = {doc["_id"]: doc for doc in self.candidates()}
+        candidates = self._candidates.current()
         try:
-            for doc_id, entity in list(self._candidates.items()):
+            for doc_id, entity in list(candidates.items()):
                 if self.stopping.is_set():
                     return
                 if self.handle(entity):
-                    self._candidates.pop(doc_id, None)
-            for doc_id, doc in self._status_feed.changed_docs(WAIT).items():
-                if doc is not None and _is_candidate(doc):
-                    self._candidates[doc_id] = doc
-                else:  # moved on, or deleted (a reset)
-                    self._candidates.pop(doc_id, None)
+                    candidates.pop(doc_id, None)
+            self._candidates.follow(WAIT)
         except BaseException:
-            self._candidates = None  # what it knew may be incomplete: query again
+            self._candidates.forget()
             raise
 
     def candidates(self) -> list[Doc]:

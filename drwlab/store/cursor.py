@@ -21,6 +21,8 @@ must read nothing while nothing happens (``views.follow``) passes
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+
 from drwlab.store.base import Doc, Seq, Store
 
 PAGE = 1000
@@ -75,3 +77,47 @@ class ChangeCursor:
             for change in page.changes
             if change.deleted or change.doc is not None
         }
+
+
+class FeedCandidates:
+    """The documents of ``db`` a loop is to act on: queried once, then kept from the feed.
+
+    For a loop that would otherwise query after every change (the data tracker,
+    AQUA's autopilot): ``current()`` queries the first time (and after
+    ``forget()``), ``follow(timeout)`` waits for changes and keeps the documents
+    ``wanted`` says yes to, dropping the others and those deleted (a reset). The
+    loop drops from ``current()`` what it is done with, and calls ``forget()``
+    when something went wrong mid-way, so that the next ``current()`` queries.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        db: str,
+        query: Callable[[], Iterable[Doc]],
+        wanted: Callable[[Doc], bool],
+    ) -> None:
+        # keeps its place while nothing happens: every change reaches ``follow``
+        self._feed = ChangeCursor(store, db, recheck_when_idle=False)
+        self._query, self._wanted = query, wanted
+        self._docs: dict[str, Doc] | None = None
+
+    def current(self) -> dict[str, Doc]:
+        """The candidates by id, queried if not known (the caller may drop some)."""
+        if self._docs is None:
+            self._feed.mark()  # before the query: what changes after it comes on the feed
+            self._docs = {doc["_id"]: doc for doc in self._query() if self._wanted(doc)}
+        return self._docs
+
+    def follow(self, timeout: float) -> None:
+        """Wait up to ``timeout`` s for changes and bring the candidates up to date."""
+        docs = self.current()
+        for doc_id, doc in self._feed.changed_docs(timeout).items():
+            if doc is not None and self._wanted(doc):
+                docs[doc_id] = doc
+            else:  # moved on, or deleted
+                docs.pop(doc_id, None)
+
+    def forget(self) -> None:
+        """What is known may be incomplete: query again at the next ``current()``."""
+        self._docs = None
