@@ -87,6 +87,17 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _attempts(text: str) -> int:
+    """A whole number of deliveries, at least one (argparse type)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
 def run_actor(args: argparse.Namespace, build: Build) -> int:
     """Open the store and bus, run the actor until a signal, stop it; 0 on a clean stop."""
     from drwlab.bus import MessageBus
@@ -99,7 +110,8 @@ def run_actor(args: argparse.Namespace, build: Build) -> int:
     with stop_signals():
         try:
             store = open_store(args.store)
-            bus = MessageBus(store, lease=args.lease)
+            attempts = {} if args.max_attempts is None else {"max_attempts": args.max_attempts}
+            bus = MessageBus(store, lease=args.lease, **attempts)
             actor = build(bus, store, args)
             actor.start()
             log.info("%s running on %s; Ctrl-C to stop", actor.name, store.url)
@@ -452,6 +464,14 @@ def _add_run(commands: Any) -> None:
         default=30.0,
         help="seconds a message this actor claimed stays its own; if the actor dies, "
         "another instance gets the message once they pass (default 30)",
+    )
+    run.add_argument(
+        "--max-attempts",
+        type=_attempts,
+        default=None,
+        metavar="N",
+        help="deliveries of a message before it is dead-lettered; a delivery whose actor "
+        "died (its lease ran out) counts as one (default: the bus's, 3)",
     )
     run.add_argument(
         "--actor",

@@ -61,6 +61,8 @@ def sqlite_store(tmp_path: Path) -> Iterator[Store]:
         ["run", "pipeline-driver", "EU", "/tmp/cache", "-mr", "two"],
         ["run", "--lease", "0", "xtss"],
         ["run", "--lease", "soon", "xtss"],
+        ["run", "--max-attempts", "0", "xtss"],
+        ["run", "--max-attempts", "two", "xtss"],
         ["launch", PROG],
         ["launch", PROG, UID, "PipelineCalibration", "MARS"],
     ],
@@ -282,6 +284,40 @@ def wait_for_requests(
             return uids
         assert time.monotonic() < deadline, f"requests on {selector}: {uids}"
         store.wait_for_change("msgq", seq, 1.0)
+
+
+@pytest.mark.parametrize(("option", "deliveries"), [([], 3), (["--max-attempts", "2"], 2)])
+def test_run_max_attempts_is_how_often_a_failing_message_is_tried_before_it_is_dead(
+    sqlite_store: Store, tmp_path: Path, option: list[str], deliveries: int
+) -> None:
+    eu, jao = tmp_path / "eu", tmp_path / "jao"
+    eu.mkdir()
+    cache = ["replicated-cache", "-e", "JAO", "-lc", str(jao), "-euc", str(eu), "-p", "0"]
+    command = ["--store", sqlite_store.url, "run", *option, *cache]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "drwlab", *command],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+        env=cli_env(),
+    )
+    try:
+        with MessageBus(sqlite_store) as bus:  # a file the EU cache does not have: CacheError
+            body = {"fileType": "productsdir", "cachedAt": "EU", "name": "missing"}
+            msg_id = bus.send("cached.JAO", body, sender="test")
+        wait_until(lambda: sqlite_store.get("msgq", msg_id)["state"] == "dead", timeout=30)
+        dead = sqlite_store.get("msgq", msg_id)
+        assert dead["attempts"] == deliveries
+        assert len(dead["errorHistory"]) == deliveries
+        assert dead["error"].startswith("CacheError: cannot replicate missing")
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=10)
+        assert process.returncode == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
 
 
 def test_your_actor_runs_as_its_own_process_until_ctrl_c(sqlite_store: Store) -> None:

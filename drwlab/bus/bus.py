@@ -35,6 +35,8 @@ from drwlab.store.base import Doc, Store
 
 LONGEST_WAIT = 0.5
 """Longest single wait on the change feed: a stopped bus's watcher ends within this."""
+MAX_ATTEMPTS = 3
+"""Deliveries of a message before it is dead-lettered, unless the bus is told otherwise."""
 
 
 class MessageBus:
@@ -48,13 +50,20 @@ class MessageBus:
         Seconds a listener owns a claimed message; a running handler's lease is
         renewed, so this only bounds how late a message of a dead listener is redelivered.
     max_attempts:
-        Deliveries of a message whose handler raises before it is dead-lettered.
+        Deliveries of a message before it is dead-lettered: each one whose handler
+        raised, and each one whose listener died (its lease ran out; a message
+        that kills its process is not redelivered for ever).
     retry_delay:
         Back-off before the first retry; it doubles with each attempt.
     """
 
     def __init__(
-        self, store: Store, *, lease: float = 30.0, max_attempts: int = 3, retry_delay: float = 0.2
+        self,
+        store: Store,
+        *,
+        lease: float = 30.0,
+        max_attempts: int = MAX_ATTEMPTS,
+        retry_delay: float = 0.2,
     ) -> None:
         if lease <= 0 or max_attempts < 1 or retry_delay < 0:
             raise ValueError("lease must be > 0, max_attempts >= 1 and retry_delay >= 0")

@@ -51,6 +51,9 @@ FINAL = ("Delivered", "ProcessingProblem")
 LEASE = 8.0
 """The actors' bus lease (``drwlab run --lease``): how long a killed actor's message
 waits before it is delivered again."""
+MAX_ATTEMPTS = 5
+"""The actors' ``drwlab run --max-attempts``: a delivery whose actor was killed counts as
+an attempt, and the kill-all test kills a message's holder up to three times."""
 RUN_TIMEOUT = 240.0
 DEAD = {"state": "dead"}
 
@@ -75,14 +78,15 @@ class Actors:
         self.groups: list[int] = []
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("DRWLAB_")}
         self.env["PYTHONUNBUFFERED"] = "1"
-        self.command = [sys.executable, "-m", "drwlab", "--store", store_url]
+        self.command = [sys.executable, "-m", "drwlab", "--store", store_url, "run"]
+        self.command += ["--lease", str(LEASE), "--max-attempts", str(MAX_ATTEMPTS)]
 
     def start(self, name: str, *args: str, path: str | None = None) -> None:
         env = dict(self.env, PATH=f"{path}:{self.env['PATH']}") if path else self.env
         number = sum(1 for known in self.processes if known.startswith(name))
         with (self.logs / f"{name}-{number}.log").open("wb") as log:
             process = subprocess.Popen(
-                [*self.command, "run", "--lease", str(LEASE), *args],
+                [*self.command, *args],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -177,8 +181,10 @@ def wait_for(
         if value:
             return value
         assert not actors.crashed(), actors.crashed()
-        if time.monotonic() > deadline:
-            pytest.fail(f"not within {timeout:g} s: {what}\n{actors.logs_text()}")
+        dead = dead_letters(store)
+        if dead or time.monotonic() > deadline:
+            why = f"messages given up on: {dead}" if dead else f"not within {timeout:g} s"
+            pytest.fail(f"{why}: {what}\n{actors.logs_text()}\n{where_the_ouss_are(store)}")
         store.wait_for_change("status-entities", since, 0.5)
 
 
@@ -284,6 +290,23 @@ def kill_mid_message(
     return done
 
 
+def dead_letters(store: Store) -> list[str]:
+    return [f"{m['selector']}: {m.get('error')}" for m in store.find("msgq", DEAD)]
+
+
+def where_the_ouss_are(store: Store) -> str:
+    """One line per OUS (state, substate, last change): last in a failure's long message,
+    so that it is what a truncated CI log still shows."""
+    lines = []
+    for doc in sorted(store.all_docs("status-entities"), key=lambda d: str(d.get("entityId"))):
+        last = (doc.get("history") or [{}])[-1]
+        lines.append(
+            f"{doc.get('entityId')}: {doc.get('state')}/{doc.get('substate') or '-'} "
+            f"(last: {last.get('timestamp')} by {last.get('actor')})"
+        )
+    return "where the OUSs are:\n" + "\n".join(lines)
+
+
 def in_state(store: Store, state: str) -> str | None:
     return next((u for u in UIDS if (entity(store, u) or {}).get("state") == state), None)
 
@@ -314,7 +337,7 @@ def what_the_store_holds(store: Store) -> dict[str, Any]:
         "ngas": per_ous("ngas"),
         "metadata": per_ous("products-metadata"),
         "deliveries": per_ous("delivery-status"),
-        "dead": [f"{m['selector']}: {m.get('error')}" for m in store.find("msgq", DEAD)],
+        "dead": dead_letters(store),
     }
 
 
@@ -374,7 +397,7 @@ def test_every_actor_killed_at_once_at_several_moments_then_restarted(
             store, actors, lambda: all_final(store, uids), "every OUS final", RUN_TIMEOUT
         )
         problems = ingested_from_other_runs(store, final)
-        dead = [f"{m['selector']}: {m.get('error')}" for m in store.find("msgq", DEAD)]
+        dead = dead_letters(store)
     figures.record(
         f"kill_all.{'couchdb' if store_url.startswith('http') else 'sqlite'}",
         kills=[what for what, _ in moments],
