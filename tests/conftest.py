@@ -44,6 +44,15 @@ def couch_server() -> Iterator[CouchServer]:
         server.stop()
 
 
+@pytest.fixture
+def server(couch_server: CouchServer) -> Iterator[CouchServer]:
+    """The session's CouchDB-compatible server, empty before and after the test (for
+    tests of the server as a whole: namespaces, learners sharing it)."""
+    couch_server.drop_all_databases()
+    yield couch_server
+    couch_server.drop_all_databases()
+
+
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
     """The name of the backend a test runs on."""

@@ -4,8 +4,6 @@ sandbox sees another's OUSs, and a discarded sandbox takes its databases, and on
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from drwlab import Sandbox
@@ -26,13 +24,6 @@ def learner_sandbox(server: CouchServer, namespace: str) -> Sandbox:
         failure_rate=0.0,
         autopilot=False,
     )
-
-
-@pytest.fixture
-def server(couch_server: CouchServer) -> Iterator[CouchServer]:
-    couch_server.drop_all_databases()
-    yield couch_server
-    couch_server.drop_all_databases()
 
 
 def test_two_learners_on_one_server_see_only_their_own_ouss(server: CouchServer) -> None:

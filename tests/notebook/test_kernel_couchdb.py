@@ -27,13 +27,13 @@ PROG = "2015.1.00657.S"
 
 
 @pytest.fixture
-def server(couch_server: CouchServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[CouchServer]:
-    couch_server.drop_all_databases()
-    monkeypatch.setenv("DRWLAB_STORE", couch_server.url)
+def server(server: CouchServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[CouchServer]:
+    """conftest's empty server, as the notebooks' store (``DRWLAB_STORE``); the sandbox
+    stopped after."""
+    monkeypatch.setenv("DRWLAB_STORE", server.url)
     monkeypatch.setenv("DRWLAB_TIME_SCALE", "0")
-    yield couch_server
+    yield server
     notebook.stop_sandbox()
-    couch_server.drop_all_databases()
 
 
 def test_each_notebook_run_gets_empty_databases_of_its_own(server: CouchServer) -> None:

@@ -9,10 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from drwlab.store import open_store
 from drwlab.wire import FAST_TIME_SCALE, STATUS_DB
@@ -22,13 +19,6 @@ ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ("01-bus.ipynb", "03-qa2.ipynb")
 NBMAKE_TIMEOUT = 180
 RUN_TIMEOUT = 600
-
-
-@pytest.fixture
-def server(couch_server: CouchServer) -> Iterator[CouchServer]:
-    couch_server.drop_all_databases()
-    yield couch_server
-    couch_server.drop_all_databases()
 
 
 def outputs_text(notebook: Path) -> str:

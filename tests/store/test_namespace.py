@@ -6,8 +6,6 @@ need no server.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from drwlab.store import DATABASES, drop_namespace, empty_namespace, open_store
@@ -22,13 +20,6 @@ from drwlab.store.namespace import (
 )
 from drwlab.wire import MSGQ
 from tests.servers import CouchServer
-
-
-@pytest.fixture
-def server(couch_server: CouchServer) -> Iterator[CouchServer]:
-    couch_server.drop_all_databases()
-    yield couch_server
-    couch_server.drop_all_databases()
 
 
 @pytest.mark.parametrize("name", ["", "Alice", "1st", "a-b", "a b", "a/b", "_a", "a" * 65, None])
