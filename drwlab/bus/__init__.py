@@ -5,7 +5,8 @@ See ``bus.py`` for the API, ``message.py`` for the wire format and
 """
 
 from drwlab.bus.bus import MessageBus
-from drwlab.bus.listener import Listener, crash_deferred
+from drwlab.bus.listener import Listener
 from drwlab.bus.message import MAX_BODY_BYTES
+from drwlab.crashpoints import crash_deferred
 
 __all__ = ["MAX_BODY_BYTES", "Listener", "MessageBus", "crash_deferred"]

@@ -12,8 +12,9 @@ Every ``lease / 4`` seconds it also returns to the queue the claims of
 listeners that died (their lease ran out).
 
 ``crash()`` (for ``drwlab.faults``) makes a listener die that way on purpose:
-see its docstring. A handler shields the few steps a crash must not split
-(starting a child process and taking hold of it) with ``crash_deferred()``.
+see its docstring. The few steps a crash must not split (starting a child
+process and taking hold of it, an HTTP request to the store) run inside
+``crash_deferred()`` (``drwlab.crashpoints``).
 
 The rule that keeps its view of the queue complete: a query reads at most
 BATCH messages, so a full page is never the end of a look. A *scan* starts
@@ -26,21 +27,20 @@ next page skips exactly that many; handled ones are gone from the list.
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import os
 import random
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from drwlab.bus import claims
 from drwlab.bus.inbox import Inbox
 from drwlab.bus.message import DB, PENDING_INDEX, age_key, envelope_problem, validate_body
 from drwlab.bus.watcher import ChangeWatcher
+from drwlab.crashpoints import Crashable
 from drwlab.errors import DrwlabError, StoreError, StoreUnavailable
 from drwlab.outage import StoreOutage
 from drwlab.store.base import Doc, Store
@@ -61,9 +61,6 @@ ERROR_PAUSE = 1.0
 """Pause after an unexpected error (a bug) before the loop carries on."""
 
 Process = Callable[[Doc], object]
-
-_HANDLING = threading.local()
-"""Per handler thread: ``listener``, the Listener whose handler the thread runs now."""
 
 
 @dataclass(frozen=True)
@@ -128,8 +125,7 @@ class Listener:
         self._next_retry: float | None = None
         self._scan_skip: int | None = None  # set while a scan of the queue is under way
         self._crashed = threading.Event()
-        self._handler_lock = threading.Lock()
-        self._in_handler = False
+        self._crashable = Crashable(ListenerCrashed)  # the handler's thread, while it runs
         self._owed_done: list[Doc] = []  # acknowledgements an outage kept from being written
         self._owed_back: list[Doc] = []  # and give-backs
         self._owed_out: list[Doc] = []  # and the messages to send with the acknowledgements
@@ -199,9 +195,7 @@ class Listener:
         self._crashed.set()
         self.signal_stop()
         held = self._watcher.abandon(self.identity)
-        with self._handler_lock:  # inside crash_deferred() the section's end raises it
-            if self._in_handler and self._thread.ident is not None:
-                _raise_in_thread(self._thread.ident, ListenerCrashed)
+        self._crashable.crash()  # inside crash_deferred(), the section's end raises it
         logger.info(
             "listener %s: crashed on purpose (fault injection) holding %d message(s)",
             self.name,
@@ -428,15 +422,8 @@ class Listener:
         began = time.monotonic()
         try:
             validate_body(doc.get("body"))  # a raw document may exceed what send allows
-            with self._handler_lock:
-                self._in_handler = True  # from here, crash() stops the handler itself
-            _HANDLING.listener = self
-            try:
+            with self._crashable.armed():  # inside, crash() stops the handler itself
                 outcome = self._process(doc)
-            finally:
-                _HANDLING.listener = None
-                with self._handler_lock:
-                    self._in_handler = False
         except Exception as error:
             self.failed += 1
             return error
@@ -468,46 +455,6 @@ class Listener:
             error,
             exc_info=None if isinstance(error, DrwlabError) else error,
         )
-
-
-@contextmanager
-def crash_deferred() -> Iterator[None]:
-    """Steps of a handler that a crash (``Listener.crash``) must not split.
-
-    A crash raises ListenerCrashed at the handler's next Python instruction,
-    which may fall inside ``subprocess.Popen(...)`` after the child started and
-    before the handler holds it: a child nobody kills or waits for. Inside this
-    section the crash waits; it is raised as the section ends, when what the
-    section made is in the handler's hands (and its clean-up, ``except`` or
-    ``finally``, can see it). Outside a listener's handler it does nothing.
-    """
-    listener: Listener | None = getattr(_HANDLING, "listener", None)
-    if listener is None:
-        yield
-        return
-    with listener._handler_lock:
-        listener._in_handler = False
-    try:
-        yield
-    finally:
-        with listener._handler_lock:
-            listener._in_handler = True
-            crashed = listener._crashed.is_set()
-        if crashed:
-            raise ListenerCrashed
-
-
-def _raise_in_thread(thread_id: int, error: type[BaseException]) -> None:
-    """Make thread ``thread_id`` raise ``error`` at its next Python instruction.
-
-    CPython's documented C API for this (``PyThreadState_SetAsyncExc``); the only
-    way to stop a handler where it stands, short of killing the process.
-    """
-    found = ctypes.pythonapi.PyThreadState_SetAsyncExc(
-        ctypes.c_ulong(thread_id), ctypes.py_object(error)
-    )
-    if found != 1:
-        logger.debug("thread %s had ended before it could be crashed", thread_id)
 
 
 def _merged(page: list[Doc], seen: list[Doc]) -> list[Doc]:

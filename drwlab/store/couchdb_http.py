@@ -29,6 +29,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import NewConnectionError, ReadTimeoutError
 from urllib3.util.retry import Retry
 
+from drwlab.crashpoints import crash_deferred
 from drwlab.credentials import redacted, split_credentials
 from drwlab.errors import Conflict, InvalidQuery, NotFound, StoreError, StoreUnavailable
 
@@ -144,16 +145,21 @@ class CouchConnection:
         read_timeout: float | None = None,
         stream: bool = False,
     ) -> requests.Response:
-        """One request; requests' own exceptions pass through (see ``call``)."""
-        return self._session.request(
-            method,
-            self._base + where,
-            data=None if body is None else json.dumps(body),
-            params=params,
-            headers=_HEADERS,
-            timeout=(self.connect_timeout, read_timeout or self.timeout),
-            stream=stream,
-        )
+        """One request; requests' own exceptions pass through (see ``call``).
+
+        An injected crash waits for its end: split, it could leave a connected
+        socket that no connection owns (see ``drwlab.crashpoints``).
+        """
+        with crash_deferred():
+            return self._session.request(
+                method,
+                self._base + where,
+                data=None if body is None else json.dumps(body),
+                params=params,
+                headers=_HEADERS,
+                timeout=(self.connect_timeout, read_timeout or self.timeout),
+                stream=stream,
+            )
 
     def call(self, operation: str, method: str, where: str, **kwargs: Any) -> requests.Response:
         """``send``, with failures to reach the server raised as StoreUnavailable.
