@@ -128,25 +128,36 @@ def validate_body(body: Any) -> None:
 
 
 def _check_json(value: Any, where: str) -> None:
+    """InvalidMessage naming the first part of ``value`` that is not JSON (the path to it
+    from ``where``); the path is spelled only for a problem, not for every value walked."""
+    problem = _first_problem(value)
+    if problem is not None:
+        path, what = problem
+        raise InvalidMessage(f"{where}{path} {what}")
+
+
+def _first_problem(value: Any) -> tuple[str, str] | None:
+    """(path, what is wrong) of the first part of ``value`` that is not JSON, or None."""
     if value is None or isinstance(value, (str, bool, int)):
-        return
+        return None
     if isinstance(value, float):
-        if not math.isfinite(value):
-            raise InvalidMessage(f"{where} is {value!r}, which JSON cannot represent")
-        return
+        return None if math.isfinite(value) else ("", f"is {value!r}, which JSON cannot represent")
     if isinstance(value, list):
         for index, item in enumerate(value):
-            _check_json(item, f"{where}[{index}]")
-        return
+            problem = _first_problem(item)
+            if problem is not None:
+                return f"[{index}]{problem[0]}", problem[1]
+        return None
     if isinstance(value, dict):
         for key, item in value.items():
             if not isinstance(key, str):
-                raise InvalidMessage(f"{where} has a key {key!r}: JSON object keys are strings")
-            _check_json(item, f"{where}[{key!r}]")
-        return
-    raise InvalidMessage(
-        f"{where} is a {type(value).__name__}, not JSON "
-        "(use dict, list, str, int, float, bool or None)"
+                return "", f"has a key {key!r}: JSON object keys are strings"
+            problem = _first_problem(item)
+            if problem is not None:
+                return f"[{key!r}]{problem[0]}", problem[1]
+        return None
+    return "", (
+        f"is a {type(value).__name__}, not JSON (use dict, list, str, int, float, bool or None)"
     )
 
 

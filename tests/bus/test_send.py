@@ -54,15 +54,23 @@ def test_messages_are_handled_oldest_first(bus: MessageBus) -> None:
 
 
 @pytest.mark.parametrize(
-    "body",
-    [{1, 2}, {"when": object()}, float("nan"), {"x": [1, float("inf")]}, {1: "int key"}, b"raw"],
+    ("body", "where"),
+    [
+        ({1, 2}, "body is a set"),
+        ({"when": object()}, "body['when'] is a object"),
+        (float("nan"), "body is nan"),
+        ({"x": [1, float("inf")]}, "body['x'][1] is inf"),
+        ({1: "int key"}, "body has a key 1"),
+        (b"raw", "body is a bytes"),
+    ],
     ids=["set", "object", "nan", "inf", "int-key", "bytes"],
 )
-def test_a_body_that_is_not_json_is_refused_and_nothing_written(
-    bus: MessageBus, store: Store, body: Any
+def test_a_body_that_is_not_json_is_refused_naming_where_and_nothing_written(
+    bus: MessageBus, store: Store, body: Any, where: str
 ) -> None:
-    with pytest.raises(InvalidMessage, match="JSON"):
+    with pytest.raises(InvalidMessage, match="JSON") as refused:
         bus.send("anything", body)
+    assert str(refused.value).startswith(where)
     assert store.all_docs("msgq") == []
 
 
