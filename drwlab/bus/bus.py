@@ -106,7 +106,8 @@ class MessageBus:
         return ids[0]
 
     def _put(self, message: Doc) -> str:
-        written = self.store.put(DB, message)
+        with self.store.announced_later():  # landed() tells this process's listeners
+            written = self.store.put(DB, message)
         self._watcher.landed([written])  # a listener in this process need not wait for the feed
         return str(written["_id"])
 

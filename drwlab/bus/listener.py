@@ -336,7 +336,8 @@ class Listener:
             start = random.randrange(0, len(ready), size) if competing else 0
             chunk = ready[start : start + size]
             del ready[start : start + size]
-            won = claims.claim(self._store, chunk, self.identity, self._lease)
+            with self._store.announced_later():  # a claim gives nobody work
+                won = claims.claim(self._store, chunk, self.identity, self._lease)
             self._watcher.quiet(won)
             for doc in won:  # a copy offered meanwhile is older than our claim: not work
                 self._inbox.drop(doc["_id"])
@@ -406,9 +407,10 @@ class Listener:
         if self._crashed.is_set():
             return  # crash(): nothing more is written, as by a killed process
         if self._owed_done or self._owed_out:
-            written = claims.acknowledge(
-                self._store, self._owed_done, self.identity, send=self._owed_out
-            )
+            with self._store.announced_later():  # routed below, or nobody's work
+                written = claims.acknowledge(
+                    self._store, self._owed_done, self.identity, send=self._owed_out
+                )
             self._watcher.quiet(written.done)
             self._watcher.landed(written.sent)  # a caller in this process need not wait
             self._owed_done = []

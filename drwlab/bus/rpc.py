@@ -186,7 +186,8 @@ def _take_reply(store: Store, msgback_id: str, identity: str, seen: list[Doc] | 
             doc, consumed=True, state=DONE, handledBy=identity, handledTimestamp=timestamp()
         )
         try:
-            return store.put(DB, done)
+            with store.announced_later():  # a reply taken gives nobody work
+                return store.put(DB, done)
         except Conflict:
             # nobody else should read our replies: what the feed showed was stale
             return None if asked else _take_reply(store, msgback_id, identity, None)

@@ -22,6 +22,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
 from drwlab.errors import StoreUnavailable
@@ -213,6 +214,9 @@ class UnreachableStore(Store):
             close = getattr(feed, "close", None)
             if close is not None:
                 close()
+
+    def announced_later(self) -> AbstractContextManager[None]:
+        return self.inner.announced_later()
 
     def close(self) -> None:
         """Close the wrapped store."""

@@ -28,6 +28,7 @@ import re
 import sqlite3
 import time
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -143,6 +144,9 @@ class SQLiteStore(Store):
                 ).fetchall()
                 found.update((doc_id, json.loads(body)) for doc_id, body in rows)
         return found
+
+    def announced_later(self) -> AbstractContextManager[None]:
+        return self._file.announced_later()
 
     def put(self, db: str, doc: Mapping[str, Any]) -> Doc:
         doc_id = _doc_id(doc)

@@ -11,6 +11,9 @@
   of ``msgq``). Other processes' writes are noticed by one waiter at a time
   polling the file's highest ``seq`` (every document write takes a new one),
   which then bumps the generations of the databases written.
+- A write made inside ``announced_later()`` skips that bump: it is left for the
+  poll to notice, as another process's write is (the bus tells its own
+  listeners of its writes itself; see ``Store.announced_later``).
 
 A file does not survive ``fork``: start processes with ``spawn``.
 """
@@ -40,6 +43,19 @@ Token = tuple[int, int]
 def latest_seq(conn: sqlite3.Connection) -> int:
     """The highest seq of the file (of any database): it grows with every document write."""
     return int(conn.execute("SELECT max(seq) FROM docs").fetchone()[0] or 0)
+
+
+@contextmanager
+def _committed(conn: sqlite3.Connection) -> Iterator[None]:
+    """``BEGIN IMMEDIATE``, then ``COMMIT`` at the end, or ``ROLLBACK`` on an exception."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
 
 
 class _Pool:
@@ -98,6 +114,7 @@ class SharedFile:
         self._anything = 0
         self._seen_seq = 0  # every write up to this seq has bumped its database's generation
         self._polling = False  # one waiter polls for other processes' writes
+        self._later = threading.local()  # .on: this thread's writes are announced by the poll
         conn = self._pool.open()
         try:
             conn.execute("PRAGMA journal_mode = WAL")
@@ -148,19 +165,18 @@ class SharedFile:
     def transaction(self, db: str | None = None) -> Iterator[sqlite3.Connection]:
         """One write transaction, to documents of ``db`` (None: maybe to any database).
 
-        Waiters are told once it is committed.
+        Waiters are told once it is committed, unless the thread writes inside
+        ``announced_later()``: then the poll tells them, within POLL_INTERVAL.
         """
-        with self._write_lock, self.connection() as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                before = latest_seq(conn)  # no other writer can move it now
+        if getattr(self._later, "on", False):
+            # ``_seen_seq`` stays behind: the poll finds this write and tells
+            with self._write_lock, self.connection() as conn, _committed(conn):
                 yield conn
-                after = latest_seq(conn)
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
+            return
+        with self._write_lock, self.connection() as conn, _committed(conn):
+            before = latest_seq(conn)  # no other writer can move it now
+            yield conn
+            after = latest_seq(conn)
         with self._changed:
             if db is None:
                 self._anything += 1
@@ -169,6 +185,16 @@ class SharedFile:
             if before == self._seen_seq:  # else another process wrote first: the poller tells
                 self._seen_seq = after
             self._changed.notify_all()
+
+    @contextmanager
+    def announced_later(self) -> Iterator[None]:
+        """This thread's writes inside are announced by the poll, not at their commit."""
+        before = getattr(self._later, "on", False)
+        self._later.on = True
+        try:
+            yield
+        finally:
+            self._later.on = before
 
     def token(self, db: str) -> Token:
         """Pass to :meth:`await_change`: read it before checking ``db`` for a change."""
