@@ -2,17 +2,18 @@
 
 A :class:`Follower` calls ``on_change(changed)`` in a daemon thread: once at
 start with every watched database, then after each change with the databases
-that changed. Behind it, one thread per database blocks on that database's
-change feed through a ``store.cursor.ChangeCursor`` (the helper the actors'
-loops and ``Sandbox.wait_for`` use too), so a change is noticed at once and,
-while nothing changes, nothing is read: the feed waits are the only requests.
+that changed. Behind it, one thread per database follows that database's
+change feed (``Store.follow_changes``: on a server one open continuous feed,
+with a newline from the server every heartbeat), so a change is noticed at
+once and, while nothing changes, nothing is read and no request is made: an
+idle notebook or dashboard costs a server nothing but its open feeds.
 A burst of writes makes one call; two calls are at least ``rest`` seconds
 apart, and after a call that took longer the follower rests as long as it
 took, so a busy store never keeps more than half a core rendering.
 
 A database that does not exist yet (``fault-events`` before the first fault)
-has no feed to wait on: its thread looks for it once a heartbeat, the one read
-an idle follower makes, and reports it changed once it appears.
+has no feed to follow: its thread looks for it once a heartbeat, and reports
+it changed once it appears.
 
 The dashboard and the notebook widgets use it; the bus has its own watcher.
 """
@@ -22,12 +23,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from drwlab.errors import NotFound, StoreError
 from drwlab.outage import StoreOutage
-from drwlab.store.base import Store
-from drwlab.store.cursor import ChangeCursor
+from drwlab.store.base import ChangesPage, Seq, Store
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,10 @@ HEARTBEAT = 0.5
 """Longest single wait on a feed: bounds how late a stop (or a dead source) is noticed."""
 REST = 0.2
 """Least time between two calls of ``on_change``."""
+PAGE = 1000
+"""Most changes one page of a feed brings (they are only counted as "changed")."""
+_ENDED = object()
+"""What ``next`` gives for a feed that ended (the server closed it)."""
 
 OnChange = Callable[[frozenset[str]], None]
 
@@ -112,20 +116,11 @@ class Follower:
         """
         if self._threads or self._stop.is_set():
             return self
-        cursors = [self._cursor(db) for db in self.databases]
-        absent = set()
-        for db, cursor in zip(self.databases, cursors, strict=True):
-            try:
-                cursor.mark()
-            except NotFound:  # not there yet: the watch reports it when it appears
-                absent.add(db)
+        places = {db: self._place(db) for db in self.databases}  # None: not there yet
         targets: list[tuple[str, Callable[..., None], tuple[object, ...]]] = [
             ("call", self._call_loop, ())
         ]
-        targets += [
-            (f"watch-{db}", self._watch, (db, cursor, db in absent))
-            for db, cursor in zip(self.databases, cursors, strict=True)
-        ]
+        targets += [(f"watch-{db}", self._watch, (db, places[db])) for db in self.databases]
         self._news.set()  # the first call, with every database
         for suffix, target, args in targets:
             thread = threading.Thread(
@@ -154,30 +149,62 @@ class Follower:
             return True
         return False
 
-    def _cursor(self, db: str) -> ChangeCursor:
-        return ChangeCursor(self.store, db, recheck_when_idle=False)
+    def _place(self, db: str) -> Seq | None:
+        """Where ``db``'s feed is now; None if there is no such database (yet)."""
+        try:
+            return self.store.current_seq(db)
+        except NotFound:
+            return None
 
-    def _watch(self, db: str, cursor: ChangeCursor, absent: bool) -> None:
+    def _watch(self, db: str, since: Seq | None) -> None:
+        """Follow ``db``'s feed from ``since`` until the follower ends, noting each change."""
         outage = StoreOutage(log, f"{self.name} following {db}")
-        while not self._ended_by_source():
-            if self._wanted is not None and not self._wanted.wait(self._heartbeat):
-                continue
-            try:
-                changed = cursor.wait(self._heartbeat) or absent
-                absent = False
-                outage.recovered()
-            except NotFound:  # no such database (yet, or any more): look again in a heartbeat
-                absent, cursor = True, self._cursor(db)
-                self._stop.wait(self._heartbeat)
-                continue
-            except StoreError as error:
-                if not self._ended_by_source():
-                    self._stop.wait(outage.failed(error))
-                continue
-            if changed:
-                with self._lock:
-                    self._changed.add(db)
-                self._news.set()
+        feed: Iterator[ChangesPage | None] | None = None
+        try:
+            while not self._ended_by_source():
+                if self._wanted is not None and not self._wanted.is_set():
+                    _close(feed)  # nobody looks: let the feed go, keep the place
+                    feed = None
+                    self._wanted.wait(self._heartbeat)
+                    continue
+                try:
+                    if since is None:  # not there (yet): look again in a heartbeat
+                        since = self._place(db)
+                        if since is None:
+                            self._stop.wait(self._heartbeat)
+                            continue
+                        self._note(db)  # it appeared
+                    if feed is None:
+                        feed = self.store.follow_changes(
+                            db, since, heartbeat=self._heartbeat, limit=PAGE
+                        )
+                    page = next(feed, _ENDED)
+                    outage.recovered()
+                except NotFound:  # dropped: follow it again once it is back
+                    _close(feed)
+                    feed = since = None
+                    continue
+                except StoreError as error:
+                    _close(feed)
+                    feed = None
+                    if not self._ended_by_source():
+                        self._stop.wait(outage.failed(error))
+                    continue
+                if page is _ENDED:
+                    feed = None  # the server closed it: follow again from ``since``
+                    continue
+                if not isinstance(page, ChangesPage):
+                    continue  # a heartbeat: time to look whether to stop
+                since = page.last_seq
+                if page.changes:
+                    self._note(db)
+        finally:
+            _close(feed)
+
+    def _note(self, db: str) -> None:
+        with self._lock:
+            self._changed.add(db)
+        self._news.set()
 
     def _call_loop(self) -> None:
         while True:
@@ -205,3 +232,10 @@ class Follower:
                 if str(error) != self.last_error:
                     log.warning("%s: on_change failed: %s", self.name, error)
                 self.last_error = str(error)
+
+
+def _close(feed: Iterator[ChangesPage | None] | None) -> None:
+    """Close ``feed`` (its open request, on a server) if there is one."""
+    close = getattr(feed, "close", None)
+    if close is not None:
+        close()

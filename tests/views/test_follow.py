@@ -5,12 +5,16 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import pytest
+import requests
 
+from drwlab.store import open_store
 from drwlab.store.base import Store
 from drwlab.views.follow import Follower
 from drwlab.wire import DELIVERY_DB, FAULTS_DB, NGAS_DB, STATUS_DB
+from tests.servers import CouchServer
 
 DEADLINE = 10.0
 
@@ -91,3 +95,32 @@ def test_a_database_made_after_the_start_is_reported_when_it_appears(store: Stor
     finally:
         follower.stop()
     assert follower.finished
+
+
+def test_an_idle_follower_sends_a_server_no_requests(
+    server: CouchServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a classroom's idle notebooks cost the shared server: their open feeds only."""
+    requests_sent: list[str] = []
+    send = requests.Session.request
+
+    def counted(session: requests.Session, method: str, url: str, **kwargs: Any) -> Any:
+        requests_sent.append(f"{method} {url}")
+        return send(session, method, url, **kwargs)
+
+    with open_store(server.url) as store:
+        store.ensure_databases()
+        calls: list[frozenset[str]] = []
+        follower = Follower(store, [STATUS_DB, NGAS_DB], calls.append, heartbeat=0.2, rest=0)
+        follower.start()
+        try:
+            wait_until(lambda: len(calls) == 1)
+            time.sleep(0.5)  # the feeds are open
+            monkeypatch.setattr(requests.Session, "request", counted)
+            time.sleep(1.0)  # five heartbeats of each feed
+            idle = list(requests_sent)
+            store.put(NGAS_DB, {"_id": "a-file"})
+            wait_until(lambda: NGAS_DB in calls[-1])
+        finally:
+            follower.stop()
+    assert idle == []
