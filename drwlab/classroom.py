@@ -30,7 +30,7 @@ from drwlab.actors.qa2_reviews import check_reviewer, reviews_of
 from drwlab.bus import MessageBus
 from drwlab.sandbox import Sandbox
 from drwlab.store import Store, open_store
-from drwlab.wire import STATUS_DB
+from drwlab.wire import DEFAULT_FAILURE_RATE, STATUS_DB
 
 logger = logging.getLogger(__name__)
 
@@ -128,6 +128,7 @@ def join_class(
     executive: str = "EU",
     lease: float = 30.0,
     time_scale: float = 1.0,
+    failure_rate: float = DEFAULT_FAILURE_RATE,
     autopilot: str | None = None,
 ) -> Learner:
     """Join the class on ``store`` (its URL, or an open Store) as reviewer ``reviewer``.
@@ -136,7 +137,9 @@ def join_class(
     the weblogs are linked from. ``driver_cache``: also run a pipeline driver at
     ``executive``, competing with the instructor's, writing into this directory,
     which must be the instructor's cache of that executive (the same machine or
-    a shared file system: the JAO cache pulls from there). ``autopilot``: a QA2
+    a shared file system: the JAO cache pulls from there); ``failure_rate``: the
+    share of that driver's runs that fail (set it as the instructor's sandbox has
+    it). ``autopilot``: a QA2
     flag to give every OUS this learner wins (a learner played by a program).
 
     Raises ValueError for a name that cannot be a reviewer's; what ``open_store``
@@ -165,6 +168,7 @@ def join_class(
             work_dir=work_dir,
             time_scale=time_scale,
             name=f"pipeline-driver.{executive}.{reviewer}",
+            failure_rate=failure_rate,
         )
     learner = Learner(opened, bus, qa2, driver, owns_store=opened is not store)
     try:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from drwlab.credentials import hide_password
 from drwlab.lifecycle import EXECUTIVES
-from drwlab.wire import STATUS_DB
+from drwlab.wire import DEFAULT_FAILURE_RATE, STATUS_DB
 
 if TYPE_CHECKING:
     from drwlab.sandbox import Sandbox
@@ -53,7 +53,9 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     )
     p.add_argument("--workdir", default=None, help="caches and runs (default: a fresh temp dir)")
     p.add_argument("--seed", type=int, default=None, help="seed of the mock pipeline")
-    p.add_argument("--failure-rate", type=float, default=0.1, help="share of failing runs")
+    p.add_argument(
+        "--failure-rate", type=float, default=DEFAULT_FAILURE_RATE, help="share of failing runs"
+    )
     p.add_argument("-mr", "--max-runs", type=int, default=1, help="parallel runs per driver")
     p.add_argument("--lease", type=float, default=30.0, help="the actors' lease in seconds")
     return p

@@ -27,7 +27,7 @@ from drwlab.credentials import hide_password
 from drwlab.errors import DrwlabError, InvalidMessage, NotFound, RpcTimeout
 from drwlab.lifecycle import EXECUTIVES, QA2Flag
 from drwlab.settings import Settings, from_environment
-from drwlab.wire import time_scale_or_default
+from drwlab.wire import DEFAULT_FAILURE_RATE, time_scale_or_default
 
 if TYPE_CHECKING:
     from drwlab.actors.aqua_qa2 import AquaQA2
@@ -506,7 +506,12 @@ def _add_run(commands: Any) -> None:
     p.add_argument("executive", choices=EXECUTIVES, help="where this driver runs")
     p.add_argument("cache", help="the replicating cache directory of that executive")
     p.add_argument("-mr", "--max-runs", type=int, default=1, help="parallel pipeline runs")
-    p.add_argument("--failure-rate", type=float, default=0.1, help="share of failed runs")
+    p.add_argument(
+        "--failure-rate",
+        type=float,
+        default=DEFAULT_FAILURE_RATE,
+        help=f"share of failed runs (default {DEFAULT_FAILURE_RATE})",
+    )
     p.add_argument("--seed", type=int, default=None, help="random seed of the pipeline")
     p.add_argument("--work-dir", default=None, help="where pipeline runs write products")
     _add_time_scale(p)
@@ -603,7 +608,7 @@ def _add_tools(commands: Any) -> None:
     p = commands.add_parser("demo", help="N OUSs through to Delivered, QA2 on autopilot")
     p.add_argument("-n", type=int, default=5, help="how many OUSs (default 5)")
     p.add_argument("--seed", type=int, default=None)
-    p.add_argument("--failure-rate", type=float, default=0.1)
+    p.add_argument("--failure-rate", type=float, default=DEFAULT_FAILURE_RATE)
     p.add_argument("-mr", "--max-runs", type=int, default=1, help="parallel pipeline runs")
     p.add_argument("--workdir", default=None, help="default: a fresh temporary directory")
     p.add_argument("--timeout", type=float, default=600.0, help="give up after this many s")

@@ -18,7 +18,7 @@ from drwlab.lifecycle import State
 from drwlab.sandbox import Sandbox
 from drwlab.store import Store
 from drwlab.store.cursor import ChangeCursor
-from drwlab.wire import STATUS_DB
+from drwlab.wire import DEFAULT_FAILURE_RATE, STATUS_DB
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ def run_demo(
     workdir: str | Path | None = None,
     time_scale: float = 1.0,
     seed: int | None = None,
-    failure_rate: float = 0.1,
+    failure_rate: float = DEFAULT_FAILURE_RATE,
     max_runs: int = 1,
     timeout: float = 600.0,
     out: Callable[[str], Any] = print,

@@ -46,6 +46,7 @@ from drwlab.products import (
 )
 from drwlab.timeutil import timestamp as now_timestamp
 from drwlab.weblog import write_weblog_zip
+from drwlab.wire import DEFAULT_FAILURE_RATE
 
 EXIT_OK = 0
 EXIT_CRASH = 1
@@ -141,7 +142,7 @@ def run_pipeline(
     recipe: str = "PipelineCalibration",
     time_scale: float = 1.0,
     rng: random.Random | None = None,
-    failure_rate: float = 0.1,
+    failure_rate: float = DEFAULT_FAILURE_RATE,
     timestamp: str | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> ProductsTree:
@@ -192,7 +193,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--recipe", default="PipelineCalibration")
     parser.add_argument("--time-scale", type=float, default=1.0, help="multiplies the wait")
     parser.add_argument("--seed", type=int, default=None, help="random seed (reproducible run)")
-    parser.add_argument("--failure-rate", type=float, default=0.1, help="0..1 (default 0.1)")
+    parser.add_argument(
+        "--failure-rate",
+        type=float,
+        default=DEFAULT_FAILURE_RATE,
+        help=f"0..1 (default {DEFAULT_FAILURE_RATE})",
+    )
     parser.add_argument("--timestamp", default=None, help="run timestamp (default: now, UTC)")
     parser.add_argument("--simulate", choices=SIMULATIONS, default=None, help="test knob")
     return parser

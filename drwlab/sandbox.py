@@ -59,7 +59,7 @@ from drwlab.store.cursor import ChangeCursor
 from drwlab.uids import check_uid, uid_to_doc_id
 from drwlab.views.dashboard import Dashboard
 from drwlab.views.report import write_report
-from drwlab.wire import STATUS_DB, time_scale_or_default
+from drwlab.wire import DEFAULT_FAILURE_RATE, STATUS_DB, time_scale_or_default
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +119,7 @@ class Sandbox:
         workdir: str | Path | None = None,
         time_scale: float | None = None,
         seed: int | None = None,
-        failure_rate: float = 0.1,
+        failure_rate: float = DEFAULT_FAILURE_RATE,
         *,
         executives: Iterable[str] = ("EU",),
         autopilot: str | bool | None = None,

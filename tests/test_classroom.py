@@ -145,6 +145,7 @@ def test_a_learner_with_a_second_driver_competes_and_each_ous_is_processed_once(
         driver_cache=instructor.caches["EU"],
         autopilot="Pass",
         time_scale=TIME_SCALE,
+        failure_rate=0,  # as the instructor's: every OUS is to reach Delivered
         lease=LEASE,
     ) as learner:
         assert learner.driver is not None and learner.driver.is_alive

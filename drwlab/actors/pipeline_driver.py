@@ -54,7 +54,7 @@ from drwlab.products import ProductsTree, check_prog_id
 from drwlab.store.base import Doc, Store
 from drwlab.timeutil import format_timestamp, parse_timestamp, timestamp
 from drwlab.uids import check_uid, uid_to_doc_id
-from drwlab.wire import EXECUTIVE_FLAG, STATUS_DB
+from drwlab.wire import DEFAULT_FAILURE_RATE, EXECUTIVE_FLAG, STATUS_DB
 
 logger = logging.getLogger(__name__)
 
@@ -136,7 +136,7 @@ class PipelineDriver(Actor):
         max_runs: int = 1,
         time_scale: float = 1.0,
         seed: int | None = None,
-        failure_rate: float = 0.1,
+        failure_rate: float = DEFAULT_FAILURE_RATE,
         pipeline_timeout: float | None = None,
         python: str = sys.executable,
         simulate: str | None = None,

@@ -25,6 +25,7 @@ from drwlab.sandbox import Sandbox
 from drwlab.settings import from_environment
 from drwlab.store import is_couchdb_url
 from drwlab.store.namespace import FRESH_PREFIX, fresh_namespace, split_namespace
+from drwlab.wire import DEFAULT_FAILURE_RATE
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ def autopilot() -> bool:
 def start_sandbox(
     *,
     seed: int | None = None,
-    failure_rate: float = 0.1,
+    failure_rate: float = DEFAULT_FAILURE_RATE,
     time_scale: float | None = None,
     executives: tuple[str, ...] = ("EU",),
     quiet: bool = True,
