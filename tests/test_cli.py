@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,26 @@ def cli_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DRWLAB_")}
     env["PYTHONUNBUFFERED"] = "1"
     return env
+
+
+@contextmanager
+def running_drwlab(*args: str) -> Iterator[subprocess.Popen[str]]:
+    """``python -m drwlab ARGS`` in the background (output piped); killed at the end if it
+    is still running (a test that failed before stopping it)."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "drwlab", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+        env=cli_env(),
+    )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
 
 
 def drwlab(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -164,15 +185,7 @@ def test_demo_runs_two_ouss_to_delivered(tmp_path: Path) -> None:
 
 
 def test_ctrl_c_stops_a_running_xtss_cleanly(sqlite_store: Store) -> None:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "drwlab", "--store", sqlite_store.url, "run", "xtss"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=REPO,
-        env=cli_env(),
-    )
-    try:
+    with running_drwlab("--store", sqlite_store.url, "run", "xtss") as process:
         with MessageBus(sqlite_store) as bus:
             assert_serving(bus)
         started = time.monotonic()
@@ -182,10 +195,6 @@ def test_ctrl_c_stops_a_running_xtss_cleanly(sqlite_store: Store) -> None:
         assert time.monotonic() - started < 3
         assert "Traceback" not in stderr
         assert "xtss stopped" in stderr
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
 
 
 def assert_serving(bus: MessageBus, timeout: float = 30) -> None:
@@ -220,15 +229,7 @@ def test_aqua_qa2_runs_its_terminal_ui_in_the_foreground(
 
 
 def test_the_dashboard_serves_the_store_until_sigterm(sqlite_store: Store) -> None:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "drwlab", "--store", sqlite_store.url, "dashboard", "-p", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=REPO,
-        env=cli_env(),
-    )
-    try:
+    with running_drwlab("--store", sqlite_store.url, "dashboard", "-p", "0") as process:
         assert process.stdout is not None
         line = process.stdout.readline()  # "dashboard of ... at http://...; Ctrl-C to stop"
         url = line.split(" at ", 1)[1].split(";", 1)[0]
@@ -236,10 +237,6 @@ def test_the_dashboard_serves_the_store_until_sigterm(sqlite_store: Store) -> No
         process.send_signal(signal.SIGTERM)
         _, stderr = process.communicate(timeout=10)
         assert process.returncode == 0, stderr
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
 
 
 EXAMPLE = "tests.actors.example_actors:ShortestQueue"
@@ -294,15 +291,7 @@ def test_run_max_attempts_is_how_often_a_failing_message_is_tried_before_it_is_d
     eu.mkdir()
     cache = ["replicated-cache", "-e", "JAO", "-lc", str(jao), "-euc", str(eu), "-p", "0"]
     command = ["--store", sqlite_store.url, "run", *option, *cache]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "drwlab", *command],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=REPO,
-        env=cli_env(),
-    )
-    try:
+    with running_drwlab(*command) as process:
         with MessageBus(sqlite_store) as bus:  # a file the EU cache does not have: CacheError
             body = {"fileType": "productsdir", "cachedAt": "EU", "name": "missing"}
             msg_id = bus.send("cached.JAO", body, sender="test")
@@ -314,23 +303,11 @@ def test_run_max_attempts_is_how_often_a_failing_message_is_tried_before_it_is_d
         process.send_signal(signal.SIGINT)
         process.communicate(timeout=10)
         assert process.returncode == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
 
 
 def test_your_actor_runs_as_its_own_process_until_ctrl_c(sqlite_store: Store) -> None:
     command = ["--store", sqlite_store.url, "run", "--actor", EXAMPLE]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "drwlab", *command, "--arg", 'executives=["EU", "NA"]'],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=REPO,
-        env=cli_env(),
-    )
-    try:
+    with running_drwlab(*command, "--arg", 'executives=["EU", "NA"]') as process:
         with MessageBus(sqlite_store) as bus, Xtss(bus, sqlite_store):
             for uid in ("uid://X1/X1/Xf1", "uid://X1/X1/Xf2"):  # handled in this order
                 body = {"progID": PROG, "ousUID": uid, "recipe": "PipelineCalibration"}
@@ -344,7 +321,3 @@ def test_your_actor_runs_as_its_own_process_until_ctrl_c(sqlite_store: Store) ->
         assert process.returncode == 0, stderr
         assert "shortest-queue running on" in stderr and "shortest-queue stopped" in stderr
         assert "Traceback" not in stderr
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
