@@ -27,7 +27,7 @@ from drwlab.credentials import hide_password
 from drwlab.errors import DrwlabError, InvalidMessage, NotFound, RpcTimeout
 from drwlab.lifecycle import EXECUTIVES, QA2Flag
 from drwlab.settings import Settings, from_environment
-from drwlab.wire import DEFAULT_FAILURE_RATE, time_scale_or_default
+from drwlab.wire import DEFAULT_FAILURE_RATE, MAX_ATTEMPTS, time_scale_or_default
 
 if TYPE_CHECKING:
     from drwlab.actors.aqua_qa2 import AquaQA2
@@ -110,8 +110,7 @@ def run_actor(args: argparse.Namespace, build: Build) -> int:
     with stop_signals():
         try:
             store = open_store(args.store)
-            attempts = {} if args.max_attempts is None else {"max_attempts": args.max_attempts}
-            bus = MessageBus(store, lease=args.lease, **attempts)
+            bus = MessageBus(store, lease=args.lease, max_attempts=args.max_attempts)
             actor = build(bus, store, args)
             actor.start()
             log.info("%s running on %s; Ctrl-C to stop", actor.name, store.url)
@@ -468,10 +467,10 @@ def _add_run(commands: Any) -> None:
     run.add_argument(
         "--max-attempts",
         type=_attempts,
-        default=None,
+        default=MAX_ATTEMPTS,
         metavar="N",
         help="deliveries of a message before it is dead-lettered; a delivery whose actor "
-        "died (its lease ran out) counts as one (default: the bus's, 3)",
+        "died (its lease ran out) counts as one (default %(default)s)",
     )
     run.add_argument(
         "--actor",

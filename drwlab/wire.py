@@ -35,6 +35,8 @@ DEFAULT_TIME_SCALE = 1.0
 """Simulated delays as the original's (``DRWLAB_TIME_SCALE`` unset); 0 means none."""
 FAST_TIME_SCALE = 0.05
 """The test command's fast mode (``DRWLAB_TIME_SCALE`` in ./dev test and CI)."""
+MAX_ATTEMPTS = 3
+"""Deliveries of a message before the bus dead-letters it, unless told otherwise."""
 DEFAULT_FAILURE_RATE = 0.1
 """Share of the mock pipeline's runs that fail unless told otherwise (about one in ten)."""
 

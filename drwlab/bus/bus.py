@@ -32,11 +32,10 @@ from drwlab.bus.message import (
 from drwlab.bus.watcher import ChangeWatcher
 from drwlab.errors import Conflict, InvalidMessage, NotFound
 from drwlab.store.base import Doc, Store
+from drwlab.wire import MAX_ATTEMPTS
 
 LONGEST_WAIT = 0.5
 """Longest single wait on the change feed: a stopped bus's watcher ends within this."""
-MAX_ATTEMPTS = 3
-"""Deliveries of a message before it is dead-lettered, unless the bus is told otherwise."""
 
 
 class MessageBus:
