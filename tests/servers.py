@@ -38,6 +38,7 @@ import requests
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 POUCHDB_SERVER = REPO_ROOT / "node_modules" / ".bin" / "pouchdb-server"
+COUCHDB_SCRIPT = REPO_ROOT / "scripts" / "couchdb-server"
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
 
@@ -46,6 +47,14 @@ def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def pouchdb_server_command(port: int, data_dir: Path, host: str = "127.0.0.1") -> list[str]:
+    """The project's pouchdb-server on ``host:port``, through ``scripts/couchdb-server``.
+
+    The script is the one place that knows the server's flags (its request log off).
+    """
+    return [str(COUCHDB_SCRIPT), "--host", host, str(port), str(data_dir)]
 
 
 def _die_with_parent() -> None:
@@ -80,14 +89,7 @@ class CouchServer:
     def _start(self) -> None:
         assert self._data_dir is not None and self._port is not None
         log_file = (self._data_dir / "stdout.log").open("ab")
-        command = [
-            str(POUCHDB_SERVER),
-            "--host=127.0.0.1",
-            f"--port={self._port}",
-            f"--dir={self._data_dir}",
-            f"--config={self._data_dir / 'config.json'}",
-            "--no-stdout-logs",
-        ]
+        command = pouchdb_server_command(self._port, self._data_dir)
         with log_file:
             self._process = subprocess.Popen(
                 command,
@@ -150,6 +152,12 @@ class CouchServer:
         self.pause()
         if self._data_dir is not None:
             shutil.rmtree(self._data_dir, ignore_errors=True)
+
+    def logs(self) -> str:
+        """What the server we started wrote: its log.txt, then its standard output."""
+        assert self._data_dir is not None, "an external server's logs are not ours to read"
+        files = [self._data_dir / "log.txt", self._data_dir / "stdout.log"]
+        return "".join(path.read_text(errors="replace") for path in files if path.exists())
 
     # -- data ----------------------------------------------------------------
     def database_names(self) -> set[str]:

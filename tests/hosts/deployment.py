@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.hosts.netns import Host, Network
-from tests.servers import POUCHDB_SERVER
+from tests.servers import pouchdb_server_command
 
 REPO = Path(__file__).resolve().parents[2]
 PROG = "2015.1.00657.S"
@@ -135,8 +135,7 @@ def start_couch(deployment: Deployment) -> None:
     jao = deployment.host("jao")
     couch_dir = deployment.tmp / "couchdb"
     couch_dir.mkdir()
-    couch = [str(POUCHDB_SERVER), f"--host={jao.address}", f"--port={COUCH_PORT}"]
-    couch += [f"--dir={couch_dir}", f"--config={couch_dir / 'config.json'}", "--no-stdout-logs"]
+    couch = pouchdb_server_command(COUCH_PORT, couch_dir, host=jao.address)
     jao.start("couchdb", couch, deployment.env, cwd=couch_dir)
     deployment.expect("jao", "http", deployment.store)
 

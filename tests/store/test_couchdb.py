@@ -331,6 +331,21 @@ def test_a_missing_pouchdb_server_is_a_clear_error(
         servers.start_couch_server()
 
 
+def test_the_project_s_server_writes_no_log_line_per_request(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """At log level info pouchdb-server writes each request to log.txt and echoes it, a
+    fifth of its CPU per request (bench/README.md): scripts/couchdb-server turns it off."""
+    monkeypatch.delenv("DRWLAB_TEST_COUCHDB_URL", raising=False)
+    with servers.start_couch_server() as server, CouchDBStore(server.url) as store:
+        store.ensure_databases(["logcheck"])
+        for n in range(20):
+            store.put("logcheck", {"_id": f"doc{n}", "n": n})
+        assert store.get("logcheck", "doc19")["n"] == 19
+        logs = server.logs()
+    assert "PUT /logcheck/doc" not in logs and "GET /logcheck/doc" not in logs, logs[-500:]
+
+
 def test_an_external_server_that_does_not_answer_is_a_clear_error(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
