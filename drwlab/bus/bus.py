@@ -21,6 +21,7 @@ from drwlab.bus.message import (
     DEAD,
     LEASE_INDEX,
     PENDING_INDEX,
+    REPLY_TAKEN_BY,
     age_key,
     group_doc_id,
     is_group,
@@ -218,14 +219,11 @@ class MessageBus:
         validate_body(request)
         if timeout <= 0:
             raise ValueError(f"timeout must be > 0, not {timeout!r}")
+        identity = f"rpc-call@{self._identity}"
         message = new_message(selector, request, sender=sender, msgback_id=new_msgback_id())
+        message[REPLY_TAKEN_BY] = identity
         return rpc.call(
-            self.store,
-            self._watcher,
-            self._put,
-            message,
-            timeout=timeout,
-            identity=f"rpc-call@{self._identity}",
+            self.store, self._watcher, self._put, message, timeout=timeout, identity=identity
         )
 
     # -- inspection ---------------------------------------------------------------

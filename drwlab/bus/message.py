@@ -9,7 +9,7 @@ A message is stored in the original system's format, so its tools can read ours:
 and the bus adds its own bookkeeping beside those fields: ``state`` (``pending``,
 ``claimed``, ``done``, ``dead``), ``claimedBy``, ``leaseExpires``, ``attempts``,
 ``error``, ``errorDetail``, ``notBefore``, ``handledBy``, ``handledTimestamp``,
-``sender``, ``group``.
+``sender``, ``group``, and ``replyTakenBy`` on drwlab's RPC requests.
 
 Every id written here is one the original's ``save()``/``findOne()`` reach unchanged:
 they replace ``:`` and ``/`` by ``_`` in the id they are given, so no id holds either
@@ -55,6 +55,12 @@ DEAD = "dead"
 
 GROUP_SUFFIX = ".*"
 MSGBACK_PREFIX = "msgback."
+REPLY_TAKEN_BY = "replyTakenBy"
+"""On an RPC request from drwlab's client: its identity. The caller reads its reply
+from the change feed, so drwlab's server writes the reply taken in its name
+(``consumed``, ``done``, ``handledBy``) instead of leaving the caller a write to make.
+The original's Executor ignores the field and writes a pending reply, which drwlab's
+client then takes itself; the original's clients never send it and get pending replies."""
 
 PENDING_INDEX = ("selector", "consumed", "creationTimestamp")
 """Index of the claim query: pending messages of one selector, oldest first."""

@@ -70,6 +70,7 @@ class ChangeWatcher:
         self._poll = poll
         self._lock = threading.Lock()
         self._subscribers: dict[threading.Event, tuple[str, Inbox | None]] = {}
+        self._taken_too: set[threading.Event] = set()  # RPC calls: replies written taken
         self._held: dict[str, Doc] = {}
         self._lost: set[str] = set()
         self._dead: set[str] = set()  # identities of crashed listeners (drwlab.faults)
@@ -84,11 +85,24 @@ class ChangeWatcher:
         self._outage = StoreOutage(logger, "bus watcher")
 
     # -- subscribers ----------------------------------------------------------
-    def subscribe(self, event: threading.Event, selector: str, inbox: Inbox | None = None) -> None:
+    def subscribe(
+        self,
+        event: threading.Event,
+        selector: str,
+        inbox: Inbox | None = None,
+        *,
+        taken_too: bool = False,
+    ) -> None:
         """Set ``event`` on changes of ``selector``'s messages (starting the thread if needed),
-        and keep ``inbox`` up to date with the selector's pending messages."""
+        and keep ``inbox`` up to date with the selector's pending messages.
+
+        ``taken_too``: also offer ``inbox`` the messages written taken already (an RPC
+        caller's reply, which the server writes taken in the caller's name).
+        """
         with self._lock:
             self._subscribers[event] = (selector, inbox)
+            if taken_too:
+                self._taken_too.add(event)
             self._demand.set()
             if self._thread is None:
                 self._stop = threading.Event()
@@ -106,6 +120,7 @@ class ChangeWatcher:
         """Stop waking ``event``; the thread ends once nothing is registered."""
         with self._lock:
             self._subscribers.pop(event, None)
+            self._taken_too.discard(event)
             self._stop_if_idle()
 
     def join(self, timeout: float) -> None:
@@ -188,10 +203,12 @@ class ChangeWatcher:
         message twice.
         """
         routed: dict[str, list[Doc]] = {}
+        taken: dict[str, list[Doc]] = {}
         for doc in docs:
             selector = doc.get("selector")
-            if isinstance(selector, str) and doc.get("consumed") is False:
-                routed.setdefault(selector, []).append(doc)
+            if isinstance(selector, str):
+                pending = doc.get("consumed") is False
+                (routed if pending else taken).setdefault(selector, []).append(doc)
         with self._lock:
             if not self._subscribers:
                 return  # nobody here to route to: the feed does it for everyone
@@ -202,9 +219,12 @@ class ChangeWatcher:
                 else:
                     del routed[selector]
             for event, (selector, inbox) in self._subscribers.items():
-                if selector in routed:
+                offered = routed.get(selector, [])
+                if event in self._taken_too:
+                    offered = offered + taken.get(selector, [])
+                if offered:
                     if inbox is not None:
-                        for doc in routed[selector]:
+                        for doc in offered:
                             inbox.offer(doc)
                     event.set()
 
@@ -285,7 +305,7 @@ class ChangeWatcher:
         started again after an error): wake all, and have every Inbox ask for a query.
         """
         pending: dict[str, list[Doc]] = {}
-        taken: dict[str, list[str]] = {}
+        taken: dict[str, list[Doc]] = {}
         woken: set[str | None] = set()
         unseen: set[str | None] = set()
         with self._lock:
@@ -308,19 +328,23 @@ class ChangeWatcher:
                     pending.setdefault(selector, []).append(doc)
                     woken.add(selector)
                 else:
-                    taken.setdefault(selector, []).append(change.id)
+                    taken.setdefault(selector, []).append(doc)
             everyone = everyone or None in woken
             unseen_all = everyone or None in unseen
             for event, (selector, inbox) in self._subscribers.items():
+                taken_too = event in self._taken_too and selector in taken
                 if inbox is not None:
                     if unseen_all or selector in unseen:
                         inbox.lose()
                     else:
-                        for doc_id in taken.get(selector, ()):
-                            inbox.drop(doc_id)
+                        for doc in taken.get(selector, ()):
+                            if taken_too:
+                                inbox.offer(doc)  # a reply written taken for this caller
+                            else:
+                                inbox.drop(doc["_id"])
                         for doc in pending.get(selector, ()):
                             inbox.offer(doc)
-                if everyone or selector in woken:
+                if everyone or selector in woken or taken_too:
                     event.set()
 
     def _renew_leases(self) -> None:

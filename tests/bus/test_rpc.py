@@ -13,6 +13,7 @@ from drwlab.bus import MessageBus
 from drwlab.bus.listener import ListenerCrashed
 from drwlab.errors import IllegalTransition, InvalidMessage, RpcError, RpcTimeout
 from drwlab.store import BulkResult, Store
+from tests.actors.original import OriginalQueue, StoreDatabase
 from tests.bus.conftest import wait_until
 
 
@@ -106,8 +107,56 @@ def test_a_reply_is_written_in_one_write_with_its_requests_acknowledgement(
     (write,) = [w for w in writes if any(body == {"n": 1} for _, _, body in w)]
     assert sorted(write, key=str) == [
         ("echo", "done", {"n": 1}),  # the request, acknowledged
-        (reply["selector"], "pending", {"n": 1}),  # its reply
+        (reply["selector"], "done", {"n": 1}),  # its reply, taken in the caller's name
     ]
+
+
+def test_drwlab_s_caller_writes_nothing_to_take_its_reply(
+    bus: MessageBus, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The request names its caller (``replyTakenBy``); the server writes the reply taken
+    in that name, and the caller, which reads it from the change feed, makes no write."""
+    bus.serve("echo", lambda request: request)
+    caller_writes: list[str] = []
+    put = store.put
+
+    def noting_put(db: str, doc: Mapping[str, Any]) -> dict[str, Any]:
+        if threading.current_thread() is threading.main_thread():
+            caller_writes.append(str(doc.get("selector")))
+        return put(db, doc)
+
+    monkeypatch.setattr(store, "put", noting_put)
+    reply = bus.request("echo", {"n": 2})
+    assert caller_writes == ["echo"]  # the request, and nothing for the reply
+    (request,) = store.find("msgq", {"selector": "echo"})
+    assert request["replyTakenBy"].startswith("rpc-call@")
+    stored = store.get("msgq", reply["_id"])
+    assert stored["consumed"] is True and stored["state"] == "done"
+    assert stored["handledBy"] == request["replyTakenBy"]
+    assert stored["_rev"] == reply["_rev"] and stored["_rev"].startswith("1-")  # one write
+
+
+def test_a_pending_reply_from_the_original_s_executor_is_taken_by_drwlab_s_caller(
+    bus: MessageBus, store: Store
+) -> None:
+    """The original's Executor ignores ``replyTakenBy``: it consumes the request its way
+    and sends a pending reply, which drwlab's caller then marks consumed itself."""
+
+    def original_executor() -> None:
+        queue = OriginalQueue(StoreDatabase(store))
+        message = queue.get_next("^echo$", timeout=20)
+        assert message is not None
+        queue.send({"echoed": message["body"]}, message["msgbackID"])
+
+    executor = threading.Thread(target=original_executor)
+    executor.start()
+    try:
+        assert bus.call("echo", {"n": 3}, timeout=20) == {"echoed": {"n": 3}}
+    finally:
+        executor.join(30)
+    (reply,) = [doc for doc in store.all_docs("msgq") if doc["selector"].startswith("msgback.")]
+    assert reply["consumed"] is True and reply["state"] == "done"
+    assert reply["handledBy"].startswith("rpc-call@") and reply["_rev"].startswith("2-")
 
 
 def test_a_server_killed_before_writing_its_reply_leaves_the_request_to_another_server(
