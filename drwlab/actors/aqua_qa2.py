@@ -53,6 +53,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -95,6 +96,9 @@ AUTOPILOT_WAIT = 0.5
 """Longest wait of the autopilot on the status change feed."""
 AUTOPILOT_RETRY = 0.1
 """Wait of the autopilot while an OUS's report or weblog is still on its way."""
+AUTOPILOT_DECISIONS = 4
+"""OUSs the autopilot decides at once: each decision waits on a few XTSS calls, which
+on a busy server take long enough that deciding one OUS after another makes a queue."""
 RESUME_CHECK = 5.0
 """Seconds between looks for deliveries left half-done (an OUS sitting in Verified)."""
 RESUME_AFTER = 10.0
@@ -448,10 +452,12 @@ class AquaQA2(Actor):
             raise
 
     def _decide_all(self, to_decide: dict[str, Doc]) -> bool:
-        """Decide each of ``to_decide`` that is ready, by uid; True if some wait for their
-        report or weblog. An OUS decided leaves ``to_decide``; one refused stays, to be
-        tried again at the next step (as a person would press again)."""
+        """Decide each of ``to_decide`` that is ready, up to ``AUTOPILOT_DECISIONS`` at
+        once; True if some wait for their report or weblog. An OUS decided leaves
+        ``to_decide``; one refused stays, to be tried again at the next step (as a
+        person would press again)."""
         waiting = False
+        ready: list[tuple[str, str, Doc, Doc]] = []
         for doc_id, entity in sorted(to_decide.items()):  # by id, so by uid
             if self.stopping.is_set():
                 return waiting
@@ -460,13 +466,29 @@ class AquaQA2(Actor):
             if stored is None or not self._weblog_ready(uid, stored):
                 waiting = True
                 continue
-            try:
-                self._decide_automatically(uid, entity, stored)
-            except ReviewError as error:
-                logger.info("%s autopilot: %s", self.name, error)
-                continue
+            ready.append((doc_id, uid, entity, stored))
+        if len(ready) <= 1:
+            decided = [self._decide_one(*item) for item in ready]
+        else:
+            with ThreadPoolExecutor(
+                max_workers=min(len(ready), AUTOPILOT_DECISIONS),
+                thread_name_prefix=f"drwlab-actor-{self.name}-autopilot",
+            ) as pool:
+                decided = list(pool.map(lambda item: self._decide_one(*item), ready))
+        for doc_id in filter(None, decided):
             to_decide.pop(doc_id, None)
         return waiting
+
+    def _decide_one(self, doc_id: str, uid: str, entity: Doc, stored: Doc) -> str | None:
+        """Decide one OUS by the autopilot; ``doc_id`` if decided, None if refused."""
+        if self.stopping.is_set():
+            return None
+        try:
+            self._decide_automatically(uid, entity, stored)
+        except ReviewError as error:
+            logger.info("%s autopilot: %s", self.name, error)
+            return None
+        return doc_id
 
     def _autopilot_may_decide(self, entity: Doc) -> bool:
         """In ReadyForReview, or in Reviewing under this AQUA's own review (``_may_decide``)."""

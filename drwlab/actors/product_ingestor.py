@@ -19,6 +19,10 @@ never ingested from two runs. AQUA
 asks for ingestion before it sets DeliveryInProgress, and the products may
 still be on their way from another cache: the ingestor waits (a bounded
 time) for both, then leaves the message to the bus's retries.
+
+It ingests up to ``WORKERS`` OUSs at once: that many listeners compete on
+``ingest.JAO`` (each message still goes to one of them), so an OUS whose
+products are still on their way, or a slow store, does not hold up the others.
 """
 
 from __future__ import annotations
@@ -59,6 +63,8 @@ from drwlab.wire import DELIVERY_DB, METADATA_DB, STATUS_DB
 logger = logging.getLogger(__name__)
 
 SELECTOR = "ingest.JAO"
+WORKERS = 3
+"""OUSs ingested at once (competing listeners on ``ingest.JAO``)."""
 PRODUCT_DELAY = 2.0
 """Simulated seconds to ingest one product (times ``time_scale``)."""
 POLL = 0.1
@@ -130,7 +136,8 @@ class ProductIngestor(Actor):
         store.ensure_index(DELIVERY_DB, ["ousUID"])
 
     def on_start(self) -> None:
-        self.listen(SELECTOR, self.handle)
+        for _ in range(WORKERS):
+            self.listen(SELECTOR, self.handle)
 
     def handle(self, body: Any) -> None:
         """Ingest one OUS's products, walking its substates (idempotent)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -215,6 +216,35 @@ def test_the_autopilot_passes_every_ous_ready_for_review(
     finally:
         pilot.stop()
     assert not pilot.is_alive
+
+
+def test_the_autopilot_decides_several_ouss_at_once(
+    qa2: AquaQA2, bus: MessageBus, store: Store, xtss: Xtss, tmp_path: Path
+) -> None:
+    """A decision that takes long (here a rule of one's own that waits) does not hold up
+    the other OUSs ready for review: they are decided meanwhile."""
+    slow, quick = "uid://X1/X1/Xc1", "uid://X1/X1/Xc2"
+    for uid in (slow, quick):
+        tree = make_products(tmp_path / "jao", uid=uid)
+        expand_weblog(tree.weblog_path, tmp_path / "jao" / "weblogs")
+        bring_to(xtss, State.READY_FOR_REVIEW, uid=uid)
+        wait_done(store, bus.send("pipeline.report.JAO", report_body(tree)))
+    release = threading.Event()
+
+    def rule(review: Any) -> str:
+        if review.uid == slow:
+            release.wait(30)
+        return "Pass"
+
+    pilot = AquaQA2(bus, store, cache_dir=tmp_path / "jao", autopilot=rule).start()
+    try:
+        wait_for_state(store, quick, State.DELIVERY_IN_PROGRESS)
+        assert entity(store, slow)["state"] == "Reviewing"  # its rule is still deciding
+        release.set()
+        wait_for_state(store, slow, State.DELIVERY_IN_PROGRESS)
+    finally:
+        release.set()
+        pilot.stop()
 
 
 def test_the_autopilot_decides_an_ous_left_in_reviewing(

@@ -188,3 +188,25 @@ def test_malformed_requests_are_dead_lettered_and_the_ingestor_carries_on(
     bring_to(xtss, State.DELIVERY_IN_PROGRESS)
     wait_done(store, bus.send("ingest.JAO", REQUEST))
     assert ingestor.is_alive and counts(store) == (5, 5, 1)
+
+
+def test_an_ous_whose_products_are_still_on_their_way_does_not_hold_up_another(
+    xtss: Xtss, bus: MessageBus, store: Store, tmp_path: Path
+) -> None:
+    """The ingestor works on several OUSs at once: the first waits for its products to be
+    replicated while the second, whose products are there, is ingested meanwhile."""
+    waiting, ready = "uid://X1/X1/Xc1", "uid://X1/X1/Xc2"
+    for uid in (waiting, ready):
+        bring_to(xtss, State.DELIVERY_IN_PROGRESS, uid=uid)
+    make_products(tmp_path / "jao", uid=ready, timestamp=TIMESTAMP)
+    jao = tmp_path / "jao"
+    with ProductIngestor(bus, store, cache_dir=jao, time_scale=0, wait_timeout=60.0).start():
+        first = bus.send("ingest.JAO", dict(REQUEST, ousUID=waiting))
+        second = bus.send("ingest.JAO", dict(REQUEST, ousUID=ready))
+        wait_done(store, second, timeout=30.0)  # while the first waits (up to 60 s)
+        assert entity(store, ready)["substate"] == "ProductsIngested"
+        assert store.get("msgq", first)["state"] == "claimed"  # waiting for its products
+        assert entity(store, waiting)["substate"] == "IngestionTriggered"
+        make_products(jao, uid=waiting, timestamp=TIMESTAMP)
+        wait_done(store, first, timeout=30.0)
+        assert entity(store, waiting)["substate"] == "ProductsIngested"
