@@ -340,19 +340,16 @@ class PipelineDriver(Actor):
         return None
 
     def _publish(self, request: ProcessRequest, tree: ProductsTree) -> None:
-        """Copy the products and weblog into the cache and tell the caches and AQUA."""
+        """Copy the products and weblog into the cache and tell the caches and AQUA
+        (in one write)."""
         copy_into_cache(tree.path, self.cache_dir)
         copy_into_cache(tree.weblog_path, self.cache_dir)
         cached = {"cachedAt": self.executive}
-        self.bus.send(
-            "cached.JAO",
-            {"fileType": "productsdir", **cached, "name": tree.products_dir},
-            sender=self.name,
-        )
+        products = {"fileType": "productsdir", **cached, "name": tree.products_dir}
         weblog = {"fileType": "weblog", **cached, "name": tree.weblog_path.name}
-        self.bus.send("cached.JAO", weblog, sender=self.name)
+        messages: list[tuple[str, Any]] = [("cached.JAO", products), ("cached.JAO", weblog)]
         if self.executive != "JAO":
-            self.bus.send(f"cached.{self.executive}", weblog, sender=self.name)
+            messages.append((f"cached.{self.executive}", weblog))
         report = base64.b64encode(tree.report_path.read_bytes()).decode("ascii")
         message = {
             "ousUID": request.uid,
@@ -361,7 +358,8 @@ class PipelineDriver(Actor):
             "timestamp": tree.timestamp,
             "productsDir": tree.products_dir,
         }
-        self.bus.send("pipeline.report.JAO", message, sender=self.name)
+        messages.append(("pipeline.report.JAO", message))
+        self.bus.send_many(messages, sender=self.name)
 
     def _finish(
         self, uid: str, state: State, reason: str, request_id: str, *, run: str | None = None

@@ -10,11 +10,12 @@ from __future__ import annotations
 import itertools
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from types import TracebackType
 from typing import Any
 
 from drwlab.bus import claims, rpc
+from drwlab.bus.claims import write_all
 from drwlab.bus.listener import Listener, Process
 from drwlab.bus.message import (
     DB,
@@ -31,7 +32,7 @@ from drwlab.bus.message import (
     validate_selector,
 )
 from drwlab.bus.watcher import ChangeWatcher
-from drwlab.errors import Conflict, InvalidMessage, NotFound
+from drwlab.errors import Conflict, InvalidMessage, NotFound, StoreError
 from drwlab.store.base import Doc, Store
 from drwlab.wire import MAX_ATTEMPTS
 
@@ -95,21 +96,54 @@ class MessageBus:
             The selector is malformed, the body is not JSON or is over 4 MiB, or
             the group has no members. Nothing is written.
         """
-        validate_selector(selector, group=None)
-        validate_body(body)
-        if not is_group(selector):
-            return self._put(new_message(selector, body, sender=sender))
-        members = self.members(selector)
-        if not members:
-            raise InvalidMessage(f"group {selector!r} has no members: join_group() first")
-        ids = [self._put(new_message(m, body, sender=sender, group=selector)) for m in members]
-        return ids[0]
+        return self.send_many([(selector, body)], sender=sender)[0]
 
-    def _put(self, message: Doc) -> str:
+    def send_many(
+        self, messages: Iterable[tuple[str, Any]], *, sender: str | None = None
+    ) -> list[str]:
+        """Write several ``(selector, body)`` messages in one write; their ids, in order.
+
+        One request on a server instead of one per message (a pipeline driver tells
+        two caches and AQUA at once). Each is as ``send`` makes it, group selectors
+        included (the id given is the first member's), and all are checked before
+        anything is written.
+
+        Raises
+        ------
+        InvalidMessage
+            As ``send``, for any of them. Nothing is written.
+        StoreError
+            The store refused one of them (the others may be written).
+        """
+        ids: list[str] = []
+        docs: list[Doc] = []
+        for selector, body in messages:
+            validate_selector(selector, group=None)
+            validate_body(body)
+            if is_group(selector):
+                members = self.members(selector)
+                if not members:
+                    raise InvalidMessage(f"group {selector!r} has no members: join_group() first")
+                made = [new_message(m, body, sender=sender, group=selector) for m in members]
+            else:
+                made = [new_message(selector, body, sender=sender)]
+            ids.append(str(made[0]["_id"]))
+            docs.extend(made)
+        self._put(docs)
+        return ids
+
+    def _put_one(self, message: Doc) -> str:
+        self._put([message])
+        return str(message["_id"])
+
+    def _put(self, messages: Sequence[Doc]) -> None:
+        """Write new ``messages`` (one write) and route them to this process's listeners."""
         with self.store.announced_later():  # landed() tells this process's listeners
-            written = self.store.put(DB, message)
-        self._watcher.landed([written])  # a listener in this process need not wait for the feed
-        return str(written["_id"])
+            written = write_all(self.store, messages)
+        refused = [doc["_id"] for doc, copy in zip(messages, written, strict=True) if copy is None]
+        self._watcher.landed([copy for copy in written if copy is not None])
+        if refused:
+            raise StoreError(f"the store refused new messages {', '.join(refused)}")
 
     # -- groups -------------------------------------------------------------------
     def join_group(self, group: str, member: str) -> None:
@@ -223,7 +257,7 @@ class MessageBus:
         message = new_message(selector, request, sender=sender, msgback_id=new_msgback_id())
         message[REPLY_TAKEN_BY] = identity
         return rpc.call(
-            self.store, self._watcher, self._put, message, timeout=timeout, identity=identity
+            self.store, self._watcher, self._put_one, message, timeout=timeout, identity=identity
         )
 
     # -- inspection ---------------------------------------------------------------

@@ -117,3 +117,40 @@ def test_send_is_safe_from_many_threads(bus: MessageBus, store: Store) -> None:
     for thread in threads:
         thread.join()
     assert len(bus.unread("crowd")) == 100
+
+
+def test_several_messages_sent_in_one_write_reach_their_listeners_in_order(
+    bus: MessageBus, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bus.join_group("cached.*", "cached.JAO")
+    bus.join_group("cached.*", "cached.EU")
+    received: dict[str, list[Any]] = {"cached.JAO": [], "cached.EU": [], "pipeline.report.JAO": []}
+    for selector, bodies in received.items():
+        bus.listen(selector, bodies.append)
+    writes: list[int] = []  # the sender's own (the listeners write their claims meanwhile)
+    bulk_put, put = store.bulk_put, store.put
+
+    def noted(count: int) -> None:
+        if threading.current_thread() is threading.main_thread():
+            writes.append(count)
+
+    monkeypatch.setattr(store, "bulk_put", lambda db, d: noted(len(d)) or bulk_put(db, d))
+    monkeypatch.setattr(store, "put", lambda db, doc: noted(1) or put(db, doc))
+    ids = bus.send_many(
+        [("cached.JAO", 1), ("cached.JAO", 2), ("cached.*", 3), ("pipeline.report.JAO", 4)],
+        sender="pipeline-driver.EU",
+    )
+    assert writes == [5]  # the group's message went to both members: one write of five
+    assert ids == sorted(ids) and len(ids) == 4  # oldest first, as sent
+    wait_until(lambda: sum(map(len, received.values())) == 5)
+    assert received == {"cached.JAO": [1, 2, 3], "cached.EU": [3], "pipeline.report.JAO": [4]}
+    assert {store.get("msgq", i)["sender"] for i in ids} == {"pipeline-driver.EU"}
+
+
+@pytest.mark.parametrize("bad", [("no spaces allowed", 1), ("cached.JAO", {1, 2}), ("empty.*", 1)])
+def test_one_bad_message_among_several_is_refused_and_nothing_is_written(
+    bus: MessageBus, store: Store, bad: tuple[str, Any]
+) -> None:
+    with pytest.raises(InvalidMessage):
+        bus.send_many([("cached.JAO", 1), bad, ("cached.EU", 2)])
+    assert store.all_docs("msgq") == []
