@@ -33,12 +33,13 @@ import drwlab.store.sqlite
 import drwlab.store.sqlite_query
 
 _THREAD_PREFIX = re.compile(r"^drwlab-(listener|actor)-")
-_THREAD_NUMBER = re.compile(r"-\d+$")
+_THREAD_NUMBER = re.compile(r"[-_]\d+$")  # a listener's number, a pool thread's
 _ID_MEMBER = b'"_id"'
 
 
 def actor_of_thread(name: str) -> str:
-    """``drwlab-listener-xtss-1`` -> ``xtss``; other thread names as they are."""
+    """``drwlab-listener-xtss-1`` -> ``xtss``, ``drwlab-actor-aqua-qa2-autopilot_3`` ->
+    ``aqua-qa2-autopilot``; other thread names as they are."""
     return _THREAD_NUMBER.sub("", _THREAD_PREFIX.sub("", name))
 
 
