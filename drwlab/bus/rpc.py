@@ -101,14 +101,14 @@ def serving(service: Service, *, sender: str | None = None) -> Process:
         reply = new_message(reply_to, fields.pop("body"), sender=sender)
         taker = doc.get(REPLY_TAKEN_BY)
         if isinstance(taker, str) and taker:  # the caller reads it from the feed
-            reply.update(taken(reply, taker))
+            reply.update(taken(taker))
         return SendWithAck([dict(reply, **fields)])
 
     return process
 
 
-def taken(reply: Doc, identity: str) -> dict[str, Any]:
-    """The fields that mark ``reply`` taken by the caller ``identity``."""
+def taken(identity: str) -> dict[str, Any]:
+    """The fields that mark a reply taken by the caller ``identity``."""
     return {"consumed": True, "state": DONE, "handledBy": identity, "handledTimestamp": timestamp()}
 
 
@@ -196,7 +196,7 @@ def _take_reply(store: Store, msgback_id: str, identity: str, seen: list[Doc] | 
             return doc  # written taken in our name
         try:
             with store.announced_later():  # a reply taken gives nobody work
-                return store.put(DB, dict(doc, **taken(doc, identity)))
+                return store.put(DB, dict(doc, **taken(identity)))
         except Conflict:
             # nobody else should read our replies: what the feed showed was stale
             return None if asked else _take_reply(store, msgback_id, identity, None)
