@@ -29,7 +29,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 from drwlab.bus.inbox import Inbox
 from drwlab.bus.message import selector_of_id
@@ -47,6 +47,15 @@ QUIET_MAX = 10_000
 """Most quiet writes remembered (a safety bound: each is forgotten once seen)."""
 _ENDED = object()
 """What ``next`` gives for a feed the server closed."""
+
+
+class _Subscriber(NamedTuple):
+    """One registered Event's selector, Inbox, and whether it wants messages written
+    taken already (``subscribe``'s ``taken_too``: an RPC caller's reply)."""
+
+    selector: str
+    inbox: Inbox | None
+    taken_too: bool
 
 
 class ChangeWatcher:
@@ -69,8 +78,7 @@ class ChangeWatcher:
         self._lease = lease
         self._poll = poll
         self._lock = threading.Lock()
-        self._subscribers: dict[threading.Event, tuple[str, Inbox | None]] = {}
-        self._taken_too: set[threading.Event] = set()  # RPC calls: replies written taken
+        self._subscribers: dict[threading.Event, _Subscriber] = {}
         self._held: dict[str, Doc] = {}
         self._lost: set[str] = set()
         self._dead: set[str] = set()  # identities of crashed listeners (drwlab.faults)
@@ -100,9 +108,7 @@ class ChangeWatcher:
         caller's reply, which the server writes taken in the caller's name).
         """
         with self._lock:
-            self._subscribers[event] = (selector, inbox)
-            if taken_too:
-                self._taken_too.add(event)
+            self._subscribers[event] = _Subscriber(selector, inbox, taken_too)
             self._demand.set()
             if self._thread is None:
                 self._stop = threading.Event()
@@ -120,7 +126,6 @@ class ChangeWatcher:
         """Stop waking ``event``; the thread ends once nothing is registered."""
         with self._lock:
             self._subscribers.pop(event, None)
-            self._taken_too.discard(event)
             self._stop_if_idle()
 
     def join(self, timeout: float) -> None:
@@ -218,9 +223,9 @@ class ChangeWatcher:
                     routed[selector] = fresh
                 else:
                     del routed[selector]
-            for event, (selector, inbox) in self._subscribers.items():
+            for event, (selector, inbox, taken_too) in self._subscribers.items():
                 offered = routed.get(selector, [])
-                if event in self._taken_too:
+                if taken_too:
                     offered = offered + taken.get(selector, [])
                 if offered:
                     if inbox is not None:
@@ -331,8 +336,8 @@ class ChangeWatcher:
                     taken.setdefault(selector, []).append(doc)
             everyone = everyone or None in woken
             unseen_all = everyone or None in unseen
-            for event, (selector, inbox) in self._subscribers.items():
-                taken_too = event in self._taken_too and selector in taken
+            for event, (selector, inbox, wants_taken) in self._subscribers.items():
+                taken_too = wants_taken and selector in taken
                 if inbox is not None:
                     if unseen_all or selector in unseen:
                         inbox.lose()
