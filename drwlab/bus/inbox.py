@@ -13,13 +13,18 @@ The Inbox is *complete* only if every change of the selector since the last
 ``take`` went through it. Whenever the watcher cannot vouch for that (it
 restarted, read a full page, saw a change without its document, or the inbox
 overflowed) it calls ``lose``, and the subscriber queries the store instead.
+
+A copy can also come late: a listener's own query finds a message and claims it
+before the sender in its process hands the message over (the sender's thread
+paused between its write and the hand-over). So the Inbox remembers what it
+saw taken, by revision generation, and turns away older copies that come after.
 """
 
 from __future__ import annotations
 
 import threading
 
-from drwlab.store.base import Doc
+from drwlab.store.base import Doc, rev_generation
 
 MAX_ENTRIES = 2000
 """Most pending messages kept; beyond, the inbox gives up and its owner queries."""
@@ -37,21 +42,35 @@ class Inbox:
         self._lock = threading.Lock()
         self._docs: dict[str, Doc] = {}
         self._complete = complete
+        self._taken_at: dict[str, int] = {}
+        """Generation of the last revision seen taken, per message id."""
 
     def offer(self, doc: Doc) -> None:
-        """Note pending message ``doc`` (its latest revision replaces an earlier one)."""
+        """Note pending message ``doc`` (its latest revision replaces an earlier one),
+        unless it is older than a revision seen taken: a late copy, not work."""
         with self._lock:
             if not self._complete:
                 return
+            generation = rev_generation(doc.get("_rev"))
+            taken_at = self._taken_at.get(doc["_id"])
+            if taken_at is not None and generation is not None:
+                if generation <= taken_at:
+                    return
+                del self._taken_at[doc["_id"]]  # given back or requeued since: work again
             self._docs[doc["_id"]] = doc
             if len(self._docs) > MAX_ENTRIES:
                 self._docs.clear()
                 self._complete = False
 
-    def drop(self, doc_id: str) -> None:
-        """Forget ``doc_id``: it changed into something that is not pending."""
+    def drop(self, doc: Doc) -> None:
+        """Forget message ``doc``: this revision of it is not pending (claimed, done)."""
         with self._lock:
-            self._docs.pop(doc_id, None)
+            self._docs.pop(doc["_id"], None)
+            generation = rev_generation(doc.get("_rev"))
+            if generation is not None:
+                if len(self._taken_at) >= MAX_ENTRIES:
+                    self._taken_at.clear()  # a bound: at worst a late copy costs a lost claim
+                self._taken_at[doc["_id"]] = generation
 
     def lose(self) -> None:
         """Note that some change may have gone unseen: the next ``take`` gives None."""

@@ -339,8 +339,8 @@ class Listener:
             with self._store.announced_later():  # a claim gives nobody work
                 won = claims.claim(self._store, chunk, self.identity, self._lease)
             self._watcher.quiet(won)
-            for doc in won:  # a copy offered meanwhile is older than our claim: not work
-                self._inbox.drop(doc["_id"])
+            for doc in won:  # a copy offered before or after is older than our claim: not work
+                self._inbox.drop(doc)
             competing = competing or not won
             self._handle_all(won)
 

@@ -35,7 +35,7 @@ from drwlab.bus.inbox import Inbox
 from drwlab.bus.message import selector_of_id
 from drwlab.errors import Conflict, StoreError
 from drwlab.outage import StoreOutage
-from drwlab.store.base import Change, ChangesPage, Doc, Seq, Store
+from drwlab.store.base import Change, ChangesPage, Doc, Seq, Store, rev_generation
 
 logger = logging.getLogger(__name__)
 
@@ -346,7 +346,7 @@ class ChangeWatcher:
                             if taken_too:
                                 inbox.offer(doc)  # a reply written taken for this caller
                             else:
-                                inbox.drop(doc["_id"])
+                                inbox.drop(doc)
                         for doc in pending.get(selector, ()):
                             inbox.offer(doc)
                 if everyone or selector in woken or taken_too:
@@ -391,7 +391,7 @@ def _describes(doc: Doc, change: Change) -> bool:
     rev = doc.get("_rev")
     if rev == change.rev:
         return True
-    try:
-        return int(str(rev).split("-", 1)[0]) > int(change.rev.split("-", 1)[0])
-    except ValueError:
+    doc_generation, change_generation = rev_generation(rev), rev_generation(change.rev)
+    if doc_generation is None or change_generation is None:
         return False
+    return doc_generation > change_generation

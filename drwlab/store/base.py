@@ -32,6 +32,15 @@ SortSpec: TypeAlias = Sequence[str | Mapping[str, str]]
 """Mango sort: ``["creationTimestamp"]`` or ``[{"creationTimestamp": "desc"}]``."""
 
 
+def rev_generation(rev: object) -> int | None:
+    """How many times a document was written, from its revision ``"N-hash"``; None if
+    ``rev`` is not one. Revisions of one document are ordered by it on both stores."""
+    try:
+        return int(str(rev).split("-", 1)[0])
+    except ValueError:
+        return None
+
+
 @dataclass(frozen=True)
 class Change:
     """One entry of a change feed: a document id written (or deleted) at ``seq``.

@@ -35,7 +35,16 @@ from typing import Any
 from drwlab.errors import Conflict, InvalidQuery, NotFound, StoreUnavailable
 from drwlab.store import mango
 from drwlab.store import sqlite_query as query
-from drwlab.store.base import BulkResult, Change, ChangesPage, Doc, Seq, SortSpec, Store
+from drwlab.store.base import (
+    BulkResult,
+    Change,
+    ChangesPage,
+    Doc,
+    Seq,
+    SortSpec,
+    Store,
+    rev_generation,
+)
 from drwlab.store.sqlite_conn import SharedFile
 
 logger = logging.getLogger(__name__)
@@ -194,7 +203,7 @@ class SQLiteStore(Store):
                 raise Conflict(f"{doc_id!r} in {db!r} was deleted (revision {row[0]})")
         elif given != row[0]:
             raise Conflict(f"{doc_id!r} in {db!r}: revision {given!r} is not the current one")
-        generation = 0 if row is None else int(row[0].split("-", 1)[0])
+        generation = 0 if row is None else rev_generation(row[0]) or 0
         rev = f"{generation + 1}-{os.urandom(16).hex()}"
         if deleting:
             body: dict[str, Any] = {"_id": doc_id, "_rev": rev, "_deleted": True}

@@ -40,14 +40,18 @@ def bus_threads() -> list[str]:
 
 
 def count_queries(store: Store, monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
-    """Count from now on the queries for pending messages made on ``store``, per selector."""
+    """Count from now on the queries for pending messages answered by ``store``, per selector.
+
+    Counted as each answer comes back, so a count of one means a first look is over.
+    """
     looked_for: Counter[str] = Counter()
     find = store.find
 
     def counting_find(db: str, selector: Mapping[str, Any], **options: Any) -> list[Doc]:
+        answer = find(db, selector, **options)
         if selector.get("consumed") is False:
             looked_for[str(selector.get("selector"))] += 1
-        return find(db, selector, **options)
+        return answer
 
     monkeypatch.setattr(store, "find", counting_find)
     return looked_for

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pytest
 
 from drwlab.bus import MessageBus
 from drwlab.bus.inbox import MAX_ENTRIES, Inbox
-from drwlab.store import Doc, Store
+from drwlab.store import BulkResult, Doc, Store
 from tests.bus.conftest import count_queries, hide_documents_from_the_feed, wait_until
 
 
@@ -24,9 +24,18 @@ def test_an_inbox_gives_what_was_offered_once() -> None:
     inbox.offer(_message("m1"))
     inbox.offer(_message("m2"))
     inbox.offer(_message("m1", "3-c"))  # a later revision replaces the earlier one
-    inbox.drop("m2")  # claimed meanwhile
+    inbox.drop(_message("m2", "2-b"))  # claimed meanwhile
     assert inbox.take() == [_message("m1", "3-c")]
     assert inbox.take() == []
+
+
+def test_an_inbox_turns_away_a_copy_older_than_one_seen_taken() -> None:
+    inbox = Inbox(complete=True)
+    inbox.drop(_message("m1", "2-b"))  # claimed, before its sender's hand-over came
+    inbox.offer(_message("m1", "1-a"))  # the hand-over, late
+    assert inbox.take() == []
+    inbox.offer(_message("m1", "3-c"))  # given back (a lease ran out): work again
+    assert inbox.take() == [_message("m1", "3-c")]
 
 
 def test_an_inbox_that_may_have_missed_something_says_so_once() -> None:
@@ -141,7 +150,50 @@ def test_a_message_sent_in_this_process_reaches_its_listener_without_the_feed(
     bus.send("local", -1)
     wait_until(lambda: -1 in handled)  # its first look is over
     looked_for = count_queries(store, monkeypatch)
-    put = store.put
+    claims_tried = _note_claims(store, monkeypatch)
+    for n in range(5):
+        bus.send("local", n)
+        wait_until(lambda n=n: n in handled)
+    assert handled == [-1, *range(5)]
+    assert looked_for["local"] == 0
+    assert len(claims_tried) == 5  # one claim each: none lost on a second copy
+
+
+def test_a_hand_over_later_than_the_listener_s_own_look_is_not_claimed_again(
+    bus: MessageBus, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The listener's own look can find a message and claim it before the sender's
+    hand-over lands (the sender paused between its write and the hand-over): that late
+    copy is older than the claim and must not cost a second claim, nor a delivery."""
+    landed = bus._watcher.landed
+    find = store.find
+
+    def late_landed(docs: Any) -> None:
+        docs = list(docs)
+        time.sleep(0.3)  # the sender paused between its write and its hand-over
+        landed(docs)
+
+    def slow_find(db: str, selector: Mapping[str, Any], **options: Any) -> list[Doc]:
+        time.sleep(0.1)  # the first look starts before the send and reads after it
+        return find(db, selector, **options)
+
+    monkeypatch.setattr(bus._watcher, "landed", late_landed)
+    monkeypatch.setattr(store, "find", slow_find)
+    handled: list[int] = []
+    bus.listen("late", handled.append)
+    bus.send("late", -1)
+    wait_until(lambda: -1 in handled)
+    monkeypatch.setattr(bus._watcher, "landed", landed)
+    claims_tried = _note_claims(store, monkeypatch)
+    bus.send("late", 0)  # claimed alone, not beside a stale copy of -1
+    wait_until(lambda: 0 in handled)
+    assert handled == [-1, 0]
+    assert len(claims_tried) == 1
+
+
+def _note_claims(store: Store, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The ids of the claims written on ``store`` from now on, one by one or in bulk."""
+    put, bulk_put = store.put, store.bulk_put
     claims_tried: list[str] = []
 
     def noting_put(db: str, doc: Mapping[str, Any]) -> Doc:
@@ -149,10 +201,10 @@ def test_a_message_sent_in_this_process_reaches_its_listener_without_the_feed(
             claims_tried.append(doc["_id"])
         return put(db, doc)
 
+    def noting_bulk_put(db: str, docs: Sequence[Mapping[str, Any]]) -> list[BulkResult]:
+        claims_tried.extend(doc["_id"] for doc in docs if doc.get("state") == "claimed")
+        return bulk_put(db, docs)
+
     monkeypatch.setattr(store, "put", noting_put)
-    for n in range(5):
-        bus.send("local", n)
-        wait_until(lambda n=n: n in handled)
-    assert handled == [-1, *range(5)]
-    assert looked_for["local"] == 0
-    assert len(claims_tried) == 5  # one claim each: none lost on a second copy
+    monkeypatch.setattr(store, "bulk_put", noting_bulk_put)
+    return claims_tried
