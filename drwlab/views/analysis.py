@@ -230,9 +230,10 @@ def ous_messages(store: Store, uid: str) -> list[Doc]:
 
 
 def actor_name(identity: Any) -> str:
-    """``pipeline-driver.EU-1@host:123`` -> ``pipeline-driver.EU`` (as senders name themselves)."""
+    """``pipeline-driver.EU-1@host:123`` -> ``pipeline-driver.EU`` (as senders name themselves);
+    ``(no sender)`` for a message that names none (``sender`` is optional on the wire)."""
     if not identity:
-        return "?"
+        return "(no sender)"
     return _INSTANCE.sub("", str(identity).split("@", 1)[0])
 
 

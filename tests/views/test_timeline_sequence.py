@@ -131,7 +131,7 @@ def test_the_sequence_svg_draws_participants_and_escapes(store: Store) -> None:
 def test_listener_identities_name_their_actor() -> None:
     assert actor_name("xtss@host:12") == "xtss"
     assert actor_name("pipeline-driver.EU-1@host:12") == "pipeline-driver.EU"
-    assert actor_name(None) == "?"
+    assert actor_name(None) == "(no sender)"
 
 
 def test_a_state_too_short_to_draw_gets_a_marker_on_top(store: Store) -> None:
