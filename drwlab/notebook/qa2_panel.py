@@ -32,6 +32,7 @@ from drwlab.actors.aqua_qa2 import Review
 from drwlab.errors import DrwlabError
 from drwlab.lifecycle import QA2Flag
 from drwlab.notebook.live import alive_of, style_tag
+from drwlab.notebook.shown import SHOWN
 from drwlab.sandbox import Sandbox
 from drwlab.store.base import Store
 from drwlab.views import html as fragments
@@ -120,6 +121,9 @@ class QA2Panel:
         Least seconds between two refreshes of the list.
     alive:
         While it returns True the list refreshes (a Sandbox's ``running``).
+    source:
+        What the panel was made for (a Sandbox), so that a cell run again shows
+        this panel again instead of starting a second one (``notebook.shown``).
     """
 
     def __init__(
@@ -129,8 +133,10 @@ class QA2Panel:
         *,
         rest: float = REST,
         alive: Callable[[], bool] | None = None,
+        source: object = None,
     ) -> None:
         self.qa2 = qa2
+        self.source = source
         self.current: Review | None = None
         self.decisions: list[tuple[str, str]] = []
         self._lock = threading.RLock()
@@ -287,6 +293,11 @@ class QA2Panel:
             self.follower.start()
         return self
 
+    @property
+    def running(self) -> bool:
+        """True while the list refreshes by itself."""
+        return self.follower is not None and self.follower.running
+
     def stop(self, timeout: float = 2.0) -> None:
         """Stop refreshing the list (the buttons keep working); idempotent."""
         if self.follower is not None:
@@ -299,6 +310,15 @@ class QA2Panel:
 
 def qa2_panel(sandbox: Sandbox, *, rest: float = REST) -> QA2Panel:
     """A started panel on ``sandbox.qa2``, its list refreshed from ``sandbox.store`` for
-    as long as the sandbox runs."""
-    panel = QA2Panel(sandbox.qa2, sandbox.store, rest=rest, alive=alive_of(sandbox))
-    return panel.start()
+    as long as the sandbox runs.
+
+    Asked again for the same sandbox (the cell run again), the panel that runs is
+    returned: its decisions so far kept, one thread refreshing it, not two.
+    """
+    return SHOWN.view(
+        sandbox,
+        ("qa2-panel", rest),
+        lambda: QA2Panel(
+            sandbox.qa2, sandbox.store, rest=rest, alive=alive_of(sandbox), source=sandbox
+        ).start(),
+    )

@@ -166,6 +166,19 @@ def test_stopping_the_sandbox_stops_the_panel_follower(tmp_path: Path) -> None:
     wait_until(lambda: made.follower is not None and made.follower.finished, timeout=2.0)
 
 
+def test_a_panel_asked_for_again_is_the_one_that_runs(tmp_path: Path) -> None:
+    """A learner runs the panel's cell again: the same panel, its decisions kept, one
+    thread refreshing it; once the sandbox stops, a new sandbox gets a new panel."""
+    with manual_sandbox(tmp_path / "first") as sandbox:
+        made = qa2_panel(sandbox, rest=0.05)
+        assert qa2_panel(sandbox, rest=0.05) is made
+        made.stop()  # stopped by hand: the cell run again starts a new one
+        again = qa2_panel(sandbox, rest=0.05)
+        assert again is not made and again.running
+    with manual_sandbox(tmp_path / "second") as other:
+        assert qa2_panel(other, rest=0.05) is not again
+
+
 def test_the_inline_weblog_is_escaped_and_runs_no_scripts() -> None:
     frame = weblog_frame('<html><head></head><body>"<script>x()</script>"</body></html>')
     assert frame.startswith('<div class="drwlab-weblog-frame"><iframe class="drwlab-weblog"')
