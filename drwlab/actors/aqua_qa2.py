@@ -303,11 +303,16 @@ class AquaQA2(Actor):
                 f"{uid}: the report of its pipeline run {entity.get(RUN_FIELD)} has not "
                 f"arrived within {self.report_wait:g} s; try again"
             )
+        return self._start_review(uid, stored)[0]
+
+    def _start_review(self, uid: str, stored: Doc) -> tuple[Review, Doc]:
+        """Move ``uid`` to Reviewing (the XTSS refuses unless it is ReadyForReview) and
+        return the review of run ``stored`` with the entity as the XTSS wrote it."""
         try:
             entity = self._reviews.set_state(uid, State.REVIEWING, reason="QA2 review started")
         except IllegalTransition as error:  # someone else was quicker
             raise ReviewError(self._not_reviewable(uid, self.entity(uid), error)) from None
-        return self._review(uid, str(entity.get("state")), stored)
+        return self._review(uid, str(entity.get("state")), stored), entity
 
     def _not_reviewable(self, uid: str, entity: Doc, error: Exception | None = None) -> str:
         """Why ``uid`` cannot be reviewed, naming who reviews it if someone does."""
@@ -356,8 +361,11 @@ class AquaQA2(Actor):
         Raises ReviewError naming the OUS and its state when it is not in
         Reviewing; ValueError for an unknown flag.
         """
-        decision = parse_flag(flag)
-        entity = self.entity(uid)
+        return self._decide(uid, parse_flag(flag), self.entity(uid), None)
+
+    def _decide(self, uid: str, decision: QA2Flag, entity: Doc, stored: Doc | None) -> Doc:
+        """``decide`` on ``entity``, the OUS as last read or written (the XTSS refuses a
+        change it no longer allows), with the report of its run if in hand."""
         state = entity.get("state")
         if state != State.REVIEWING.value:
             raise ReviewError(
@@ -374,7 +382,7 @@ class AquaQA2(Actor):
                 return self._reviews.set_state(uid, State.READY_FOR_PROCESSING, reason=reason)
             if decision is QA2Flag.CANCEL:
                 return self._reviews.set_state(uid, State.READY_FOR_REVIEW, reason=reason)
-            return self._deliver(uid, reason)
+            return self._deliver(uid, reason, stored or self.run_report(entity))
         except IllegalTransition as error:
             raise ReviewError(f"{uid}: {decision.value} refused: {error}") from None
 
@@ -390,8 +398,8 @@ class AquaQA2(Actor):
                 return stored
             feed.wait(min(remaining, AUTOPILOT_WAIT))
 
-    def _deliver(self, uid: str, reason: str) -> Doc:
-        stored = self.run_report(self.entity(uid))
+    def _deliver(self, uid: str, reason: str, stored: Doc | None) -> Doc:
+        """Verified, then the ingestion of run ``stored`` requested."""
         if stored is None:
             raise ReviewError(f"{uid} has no pipeline report: nothing to ingest")
         self._reviews.set_state(uid, State.VERIFIED, reason=reason)
@@ -507,12 +515,18 @@ class AquaQA2(Actor):
         return index is None or index.is_file()
 
     def _decide_automatically(self, uid: str, entity: Doc, stored: Doc) -> None:
-        """Review ``uid`` (unless under review already) and decide by the autopilot."""
+        """Review ``uid`` (unless under review already) and decide by the autopilot.
+
+        ``entity`` (from the change feed) and ``stored`` (its run's report) are what a
+        person's ``review`` and ``decide`` would read again: the autopilot goes by them
+        and by what the XTSS answers, and a copy gone stale costs a refused change, which
+        the XTSS makes by the entity it holds (on a server, four reads fewer per OUS).
+        """
         assert self.autopilot is not None
         if entity.get("state") == State.READY_FOR_REVIEW.value:
-            review = self.review(uid)
+            review, entity = self._start_review(uid, stored)
         else:
             review = self._review(uid, str(entity.get("state")), stored)
-        flag = self.autopilot(review) if callable(self.autopilot) else self.autopilot
-        self.decide(uid, flag)
-        logger.info("%s autopilot: %s %s", self.name, uid, parse_flag(flag).value)
+        flag = parse_flag(self.autopilot(review) if callable(self.autopilot) else self.autopilot)
+        self._decide(uid, flag, entity, stored)
+        logger.info("%s autopilot: %s %s", self.name, uid, flag.value)

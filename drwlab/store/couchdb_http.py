@@ -93,7 +93,7 @@ def _new_session(base: str, user: str | None, password: str | None) -> requests.
     session.trust_env = False
     session.proxies.update(requests.utils.get_environ_proxies(base))
     bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-    if bundle:
+    if bundle and base.lower().startswith("https:"):  # requests looks the path up at every request
         session.verify = bundle
     # No retries inside urllib3 (``call`` resends what is safe to, and urllib3
     # would log a warning per retry while the server is down); read=False lets

@@ -218,6 +218,32 @@ def test_the_autopilot_passes_every_ous_ready_for_review(
     assert not pilot.is_alive
 
 
+def test_the_autopilot_goes_by_the_entity_it_holds_without_reading_it_again(
+    bus: MessageBus, store: Store, xtss: Xtss, jao_tree: ProductsTree, tmp_path: Path
+) -> None:
+    """On a server every read is a request: the autopilot decides by the entity the
+    change feed brought and the ones the XTSS answers with, without reading it again."""
+    reads: list[str] = []
+    real_get = store.get
+
+    def noting_get(db: str, doc_id: str, *args: Any, **options: Any) -> Any:
+        if threading.current_thread().name.startswith("drwlab-actor-aqua-qa2-autopilot"):
+            reads.append(db)
+        return real_get(db, doc_id, *args, **options)
+
+    store.get = noting_get  # type: ignore[method-assign]
+    pilot = AquaQA2(bus, store, cache_dir=tmp_path / "jao", autopilot="Pass").start()
+    try:
+        bring_to(xtss, State.READY_FOR_REVIEW)
+        wait_done(store, bus.send("pipeline.report.JAO", report_body(jao_tree)))
+        doc = wait_for_state(store, UID, State.DELIVERY_IN_PROGRESS)
+    finally:
+        store.get = real_get  # type: ignore[method-assign]
+        pilot.stop()
+    assert [h["reason"] for h in doc["history"][-3:-1]] == ["QA2 review started", "QA2 Pass"]
+    assert "status-entities" not in reads, reads  # three reads before: review, decide, deliver
+
+
 def test_the_autopilot_decides_several_ouss_at_once(
     qa2: AquaQA2, bus: MessageBus, store: Store, xtss: Xtss, tmp_path: Path
 ) -> None:
