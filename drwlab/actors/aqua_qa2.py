@@ -224,6 +224,9 @@ class AquaQA2(Actor):
         store.create_db(REPORTS_DB)
         store.ensure_index(REPORTS_DB, ["ousUID"])  # the report of an OUS, asked per review
         # the autopilot's; an OUS already in Reviewing is one whose decision an outage interrupted
+        self._reports_held: dict[str, Doc] = {}
+        """Reports of the autopilot's OUSs that wait for their weblog, by report id: a
+        stored report never changes, so it is read once, not at every step."""
         self._to_decide = FeedCandidates(
             store,
             STATUS_DB,
@@ -466,12 +469,18 @@ class AquaQA2(Actor):
         person would press again)."""
         waiting = False
         ready: list[tuple[str, str, Doc, Doc]] = []
+        held, self._reports_held = self._reports_held, {}
         for doc_id, entity in sorted(to_decide.items()):  # by id, so by uid
             if self.stopping.is_set():
                 return waiting
             uid = str(entity.get("entityId"))
-            stored = self.run_report(entity)
+            run = entity.get(RUN_FIELD)
+            report_id = report_doc_id(uid, run) if isinstance(run, str) else None
+            stored = held.get(report_id) if report_id else None
+            stored = stored or self.run_report(entity)
             if stored is None or not self._weblog_ready(uid, stored):
+                if stored is not None and report_id:
+                    self._reports_held[report_id] = stored
                 waiting = True
                 continue
             ready.append((doc_id, uid, entity, stored))

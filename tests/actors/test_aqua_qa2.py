@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from drwlab.actors.aqua_qa2 import AquaQA2, parse_flag
+from drwlab.actors.aqua_qa2 import AUTOPILOT_RETRY, AquaQA2, parse_flag
 from drwlab.actors.aqua_tui import AquaTui, run_tui
 from drwlab.actors.xtss import Xtss
 from drwlab.bus import MessageBus
@@ -242,6 +242,38 @@ def test_the_autopilot_goes_by_the_entity_it_holds_without_reading_it_again(
         pilot.stop()
     assert [h["reason"] for h in doc["history"][-3:-1]] == ["QA2 review started", "QA2 Pass"]
     assert "status-entities" not in reads, reads  # three reads before: review, decide, deliver
+
+
+def test_the_autopilot_reads_the_report_of_an_ous_waiting_for_its_weblog_once(
+    bus: MessageBus, store: Store, xtss: Xtss, tmp_path: Path
+) -> None:
+    """While the weblog is on its way the autopilot looks again every AUTOPILOT_RETRY s;
+    the stored report cannot change, so it is not read again at each look."""
+    tree = make_products(tmp_path / "runs")  # its weblog not yet in the JAO cache
+    reads: list[str] = []
+    real_get = store.get
+
+    def noting_get(db: str, doc_id: str, *args: Any, **options: Any) -> Any:
+        if threading.current_thread().name.startswith("drwlab-actor-aqua-qa2-autopilot"):
+            reads.append(db)
+        return real_get(db, doc_id, *args, **options)
+
+    store.get = noting_get  # type: ignore[method-assign]
+    pilot = AquaQA2(bus, store, cache_dir=tmp_path / "jao", autopilot="Pass").start()
+    try:
+        bring_to(xtss, State.READY_FOR_REVIEW, run=tree.timestamp)
+        wait_done(store, bus.send("pipeline.report.JAO", report_body(tree)))
+        wait_until(lambda: "pipeline-reports" in reads)
+        reads.clear()  # the report was looked for, and perhaps found already
+        time.sleep(10 * AUTOPILOT_RETRY)  # some looks, the weblog still missing
+        assert entity(store, UID)["state"] == "ReadyForReview"
+        assert reads.count("pipeline-reports") <= 1
+        (tmp_path / "jao" / "weblogs").mkdir(parents=True)  # the JAO cache's work:
+        expand_weblog(tree.weblog_path, tmp_path / "jao" / "weblogs")
+        wait_for_state(store, UID, State.DELIVERY_IN_PROGRESS)
+    finally:
+        store.get = real_get  # type: ignore[method-assign]
+        pilot.stop()
 
 
 def test_the_autopilot_decides_several_ouss_at_once(
