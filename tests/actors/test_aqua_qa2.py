@@ -218,11 +218,8 @@ def test_the_autopilot_passes_every_ous_ready_for_review(
     assert not pilot.is_alive
 
 
-def test_the_autopilot_goes_by_the_entity_it_holds_without_reading_it_again(
-    bus: MessageBus, store: Store, xtss: Xtss, jao_tree: ProductsTree, tmp_path: Path
-) -> None:
-    """On a server every read is a request: the autopilot decides by the entity the
-    change feed brought and the ones the XTSS answers with, without reading it again."""
+def autopilot_reads(store: Store, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The databases the autopilot's threads read documents of by id, from now on."""
     reads: list[str] = []
     real_get = store.get
 
@@ -231,34 +228,39 @@ def test_the_autopilot_goes_by_the_entity_it_holds_without_reading_it_again(
             reads.append(db)
         return real_get(db, doc_id, *args, **options)
 
-    store.get = noting_get  # type: ignore[method-assign]
+    monkeypatch.setattr(store, "get", noting_get)
+    return reads
+
+
+def test_the_autopilot_goes_by_the_entity_it_holds_without_reading_it_again(
+    bus: MessageBus,
+    store: Store,
+    xtss: Xtss,
+    jao_tree: ProductsTree,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On a server every read is a request: the autopilot decides by the entity the
+    change feed brought and the ones the XTSS answers with, without reading it again."""
+    reads = autopilot_reads(store, monkeypatch)
     pilot = AquaQA2(bus, store, cache_dir=tmp_path / "jao", autopilot="Pass").start()
     try:
         bring_to(xtss, State.READY_FOR_REVIEW)
         wait_done(store, bus.send("pipeline.report.JAO", report_body(jao_tree)))
         doc = wait_for_state(store, UID, State.DELIVERY_IN_PROGRESS)
     finally:
-        store.get = real_get  # type: ignore[method-assign]
         pilot.stop()
     assert [h["reason"] for h in doc["history"][-3:-1]] == ["QA2 review started", "QA2 Pass"]
     assert "status-entities" not in reads, reads  # three reads before: review, decide, deliver
 
 
 def test_the_autopilot_reads_the_report_of_an_ous_waiting_for_its_weblog_once(
-    bus: MessageBus, store: Store, xtss: Xtss, tmp_path: Path
+    bus: MessageBus, store: Store, xtss: Xtss, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """While the weblog is on its way the autopilot looks again every AUTOPILOT_RETRY s;
     the stored report cannot change, so it is not read again at each look."""
     tree = make_products(tmp_path / "runs")  # its weblog not yet in the JAO cache
-    reads: list[str] = []
-    real_get = store.get
-
-    def noting_get(db: str, doc_id: str, *args: Any, **options: Any) -> Any:
-        if threading.current_thread().name.startswith("drwlab-actor-aqua-qa2-autopilot"):
-            reads.append(db)
-        return real_get(db, doc_id, *args, **options)
-
-    store.get = noting_get  # type: ignore[method-assign]
+    reads = autopilot_reads(store, monkeypatch)
     pilot = AquaQA2(bus, store, cache_dir=tmp_path / "jao", autopilot="Pass").start()
     try:
         bring_to(xtss, State.READY_FOR_REVIEW, run=tree.timestamp)
@@ -272,7 +274,6 @@ def test_the_autopilot_reads_the_report_of_an_ous_waiting_for_its_weblog_once(
         expand_weblog(tree.weblog_path, tmp_path / "jao" / "weblogs")
         wait_for_state(store, UID, State.DELIVERY_IN_PROGRESS)
     finally:
-        store.get = real_get  # type: ignore[method-assign]
         pilot.stop()
 
 
