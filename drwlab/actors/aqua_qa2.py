@@ -120,6 +120,13 @@ def report_doc_id(uid: str, run_timestamp: str) -> str:
     return f"{uid_to_doc_id(uid)}-{filename_timestamp(run_timestamp)}"
 
 
+def run_report_id(entity: Doc) -> str | None:
+    """The id of the report of the pipeline run status entity ``entity`` is in; None if
+    it records no run."""
+    run = entity.get(RUN_FIELD)
+    return report_doc_id(str(entity.get("entityId")), run) if isinstance(run, str) else None
+
+
 def parse_flag(flag: QA2Flag | str) -> QA2Flag:
     """The QA2Flag named ``flag``, ignoring case (``"pass"``, ``"Semipass"``); else ValueError."""
     if isinstance(flag, QA2Flag):
@@ -278,12 +285,11 @@ class AquaQA2(Actor):
     def run_report(self, entity: Doc) -> Doc | None:
         """The stored report of the pipeline run status entity ``entity`` is in (None: not
         stored yet); for an entity with no recorded run, its latest report."""
-        uid = str(entity.get("entityId"))
-        run = entity.get(RUN_FIELD)
-        if not isinstance(run, str):
-            return self.latest_report(uid)
+        report_id = run_report_id(entity)
+        if report_id is None:
+            return self.latest_report(str(entity.get("entityId")))
         try:
-            return self.store.get(REPORTS_DB, report_doc_id(uid, run))
+            return self.store.get(REPORTS_DB, report_id)
         except NotFound:
             return None
 
@@ -474,8 +480,7 @@ class AquaQA2(Actor):
             if self.stopping.is_set():
                 return waiting
             uid = str(entity.get("entityId"))
-            run = entity.get(RUN_FIELD)
-            report_id = report_doc_id(uid, run) if isinstance(run, str) else None
+            report_id = run_report_id(entity)
             stored = held.get(report_id) if report_id else None
             stored = stored or self.run_report(entity)
             if stored is None or not self._weblog_ready(uid, stored):
