@@ -6,13 +6,15 @@ as it comes, with the solutions loaded (the exercise cells as ``%load``
 leaves them), and as it comes again. Every run must be clean (no error,
 nothing on stderr); the solved run passes every check; the third run shows
 what the first showed, the same verdicts (a ✔ is only for what was done in
-this run, not in an earlier one), and no more threads or docked panels than a
-run leaves (an earlier run's views, buses and actors end with its sandbox).
+this run, not in an earlier one), none of the threads the run before started
+still alive, and no more docked panels than a run leaves (an earlier run's views,
+buses and actors end with its sandbox).
 """
 
 from __future__ import annotations
 
 import copy
+import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,16 +32,28 @@ NAMES = sorted(path.stem for path in NOTEBOOKS.glob("*.ipynb"))
 FAST = {"DRWLAB_TIME_SCALE": "0.05", "DRWLAB_NO_SKIPS": "1"}
 CELL_TIMEOUT = 180
 
-PROBE = """
-import threading, time
-from ipywidgets.widgets.widget import _instances
-def _drwlab_probe():
-    open_docks = [w for w in list(_instances.values()) if type(w).__name__ == "Sidecar"]
-    return threading.active_count(), len(open_docks)
-time.sleep(1.5)  # the first run's views end within a heartbeat of its sandbox (0.5 s)
-print(*_drwlab_probe())
+START_PROBE = """
+import threading
+_drwlab_threads_at_start = set(threading.enumerate())
 """
-"""What one run leaves running in the kernel: its threads and its open side panels."""
+"""The threads alive when a run starts: what the kernel and earlier runs left."""
+
+END_PROBE = """
+import json, threading, time
+from ipywidgets.widgets.widget import _instances
+time.sleep(1.5)  # the first run's views end within a heartbeat of its sandbox (0.5 s)
+_drwlab_now = set(threading.enumerate())
+_drwlab_outlived = globals().get("_drwlab_started_by_last_run", set()) & _drwlab_now
+_drwlab_started_by_last_run = _drwlab_now - _drwlab_threads_at_start
+print(json.dumps({
+    "outlived": sorted(thread.name for thread in _drwlab_outlived),
+    "docks": sum(type(w).__name__ == "Sidecar" for w in list(_instances.values())),
+}))
+"""
+"""What one run leaves running in the kernel: the threads that the run before started
+and that are still alive (compared as thread objects, so a thread that merely
+comes and goes in both runs, a web request's or a pool's, is not mistaken for a
+leftover), and its open side panels."""
 
 
 @dataclass
@@ -49,7 +63,7 @@ class Run:
     errors: list[str]
     stderr: list[str]
     verdicts: list[str]
-    threads: int
+    outlived: list[str]
     docks: int
 
 
@@ -78,8 +92,8 @@ def outputs_of(notebook: Any, probe: str) -> Run:
                 FAIL_MARK,
             ):
                 verdicts.append(output["text"].split(":", 1)[0])
-    threads, docks = (int(n) for n in probe.split())
-    return Run(errors, stderr, verdicts, threads, docks)
+    left = json.loads(probe)
+    return Run(errors, stderr, verdicts, left["outlived"], left["docks"])
 
 
 class Kernel:
@@ -90,13 +104,14 @@ class Kernel:
 
     def run_all(self, notebook: Any) -> Run:
         ran = copy.deepcopy(notebook)
-        probe = nbformat.v4.new_code_cell(PROBE)  # type: ignore[no-untyped-call]
+        probe = nbformat.v4.new_code_cell(END_PROBE)  # type: ignore[no-untyped-call]
+        ran.cells.insert(0, nbformat.v4.new_code_cell(START_PROBE))  # type: ignore[no-untyped-call]
         ran.cells.append(probe)
         self.client.nb = ran
         for index, cell in enumerate(ran.cells):
             if cell.cell_type == "code":
                 self.client.execute_cell(cell, index)
-        ran.cells.pop()
+        ran.cells = ran.cells[1:-1]
         return outputs_of(ran, "".join(o.get("text", "") for o in probe.outputs))
 
 
@@ -138,7 +153,7 @@ def test_the_qa2_notebook_run_twice_without_the_autopilot_waits_for_the_person(
     assert_clean(first)
     assert_clean(second)
     assert second.verdicts == first.verdicts
-    assert second.threads <= first.threads
+    assert second.outlived == [], "the first run's threads outlived it"
 
 
 THREE_RUNS_OVER_A_MINUTE = {"05-faults"}
@@ -164,5 +179,5 @@ def test_run_all_again_shows_the_same_notebook_and_checks_only_this_runs_work(
     assert len(first.verdicts) == 2 and all(v.startswith(FAIL_MARK) for v in first.verdicts)
     assert len(solved.verdicts) == 2 and all(v.startswith(PASS_MARK) for v in solved.verdicts)
     assert again.verdicts == first.verdicts, "a check counted an earlier run's work"
-    assert again.threads <= solved.threads, "an earlier run's threads outlived it"
+    assert again.outlived == [], "the solved run's threads outlived it"
     assert again.docks == first.docks <= 1
