@@ -341,7 +341,15 @@ def test_the_autopilot_lets_go_of_an_ous_deleted_by_a_reset(
         store.find = counting_find  # type: ignore[method-assign]
         wait_until(lambda: asked.count("pipeline-reports") >= 2)  # looks for the report
         clear_all(store, running=True)
-        time.sleep(0.5)  # the reset's changes reach the autopilot
+
+        def no_look_for(seconds: float) -> bool:
+            asked.clear()
+            time.sleep(seconds)
+            return "pipeline-reports" not in asked
+
+        # once the reset's changes reach the autopilot (later on a loaded machine) it
+        # stops looking; while it waits for a report it looks every AUTOPILOT_RETRY s
+        wait_until(lambda: no_look_for(5 * AUTOPILOT_RETRY), timeout=10)
         asked.clear()
         time.sleep(1.0)
         assert asked.count("pipeline-reports") == 0, asked  # no OUS left to wait for
