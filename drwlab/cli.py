@@ -620,6 +620,10 @@ def _add_tools(commands: Any) -> None:
     _add_time_scale(p)
     p.set_defaults(func=cmd_classroom)
 
+    from drwlab import namespaces_cli  # likewise
+
+    namespaces_cli.add_parser(commands)
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``drwlab`` and ``python -m drwlab``; returns the exit status."""

@@ -100,7 +100,8 @@ def test_wrong_arguments_print_the_usage_and_exit_non_zero(
 def test_python_dash_m_drwlab_prints_help_and_the_commands() -> None:
     result = drwlab("--help")
     assert result.returncode == 0
-    for command in ("run", "launch", "send", "call", "reset", "demo", "dashboard", "report"):
+    for command in ("run", "launch", "send", "call", "reset", "demo", "dashboard", "report",
+                    "requeue", "classroom", "namespaces"):  # fmt: skip
         assert command in result.stdout
     assert drwlab("run", "--help").stdout.count("pipeline-driver") >= 1
 

@@ -8,7 +8,8 @@
   credentials may come from ``DRWLAB_COUCHDB_USER``/``_PASSWORD``.
 
 ``empty_namespace``, ``namespace_databases`` and ``drop_namespace`` check, look
-at and drop one namespace of a server without creating anything in it.
+at and drop one namespace of a server without creating anything in it;
+``server_namespaces`` lists them all (``drwlab namespaces``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING
 from drwlab.credentials import hide_password
 from drwlab.settings import Settings, from_environment
 from drwlab.store.base import DATABASES, BulkResult, Change, ChangesPage, Doc, Seq, Store
-from drwlab.store.namespace import with_namespace
+from drwlab.store.namespace import namespaces_on, split_namespace, with_namespace
 from drwlab.store.sqlite import SQLiteStore, sqlite_url
 
 if TYPE_CHECKING:
@@ -39,6 +40,7 @@ __all__ = [
     "is_couchdb_url",
     "namespace_databases",
     "open_store",
+    "server_namespaces",
     "sqlite_path",
     "sqlite_url",
 ]
@@ -96,6 +98,16 @@ def drop_namespace(url: str, *, settings: Settings | None = None) -> list[str]:
         raise ValueError(f"namespaces are on a CouchDB server, not in {url!r}")
     with closing(_server_store(url, settings or from_environment())) as store:
         return store.drop_namespace()
+
+
+def server_namespaces(url: str, *, settings: Settings | None = None) -> dict[str, list[str]]:
+    """Every namespace on the CouchDB server of ``url`` (a namespace it names is
+    ignored), each with its logical databases. Raises ValueError for another URL."""
+    if not is_couchdb_url(url):
+        raise ValueError(f"namespaces are on a CouchDB server, not in {url!r}")
+    server, _namespace = split_namespace(url)
+    with closing(_server_store(server, settings or from_environment())) as store:
+        return namespaces_on(store.db_names())
 
 
 def empty_namespace(server: object, namespace: str, *, settings: Settings | None = None) -> str:

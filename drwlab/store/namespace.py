@@ -21,9 +21,12 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Iterable
+from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 from drwlab.timeutil import utc_now
+from drwlab.wire import DATABASES, FAULTS_DB
 
 SEPARATOR = "-"
 """Between a namespace and a logical database name: ``alice-msgq``."""
@@ -32,6 +35,11 @@ QUERY_KEY = "namespace"
 FRESH_PREFIX = "nb"
 """How the names :func:`fresh_namespace` makes start: ``nb_20261207_063112_3fa2``."""
 _NAMESPACE = re.compile(r"[a-z][a-z0-9_]{0,63}")
+_FRESH = re.compile(r"[a-z][a-z0-9_]*_(?P<stamp>\d{8}_\d{6})_[0-9a-f]{4}")
+_STAMP = "%Y%m%d_%H%M%S"
+OURS = frozenset((*DATABASES, FAULTS_DB))
+"""The logical databases a drwlab namespace holds: a server name of one of these after
+a namespace and ``-`` marks the namespace (another application's ``foo-bar`` does not)."""
 
 
 def check_namespace(namespace: object) -> str:
@@ -50,7 +58,7 @@ def fresh_namespace(prefix: str = FRESH_PREFIX) -> str:
     The time makes leftovers (a kernel killed before it could clean up) easy
     to date in Fauxton; the random part keeps two starts in one second apart.
     """
-    stamp = utc_now().strftime("%Y%m%d_%H%M%S")
+    stamp = utc_now().strftime(_STAMP)
     return check_namespace(f"{prefix}_{stamp}_{secrets.token_hex(2)}")
 
 
@@ -98,3 +106,37 @@ def with_namespace(url: str, namespace: str | None) -> str:
     if present is not None:
         raise ValueError(f"the URL names namespace {present!r} already, not {namespace!r}")
     return f"{base}?{QUERY_KEY}={check_namespace(namespace)}"
+
+
+def made_at(namespace: str) -> datetime | None:
+    """When :func:`fresh_namespace` made ``namespace`` (UTC), read from its name;
+    None for a name it did not make (an instructor's ``alice``)."""
+    match = _FRESH.fullmatch(namespace)
+    if match is None:
+        return None
+    try:
+        return datetime.strptime(match["stamp"], _STAMP).replace(tzinfo=timezone.utc)
+    except ValueError:  # digits that are no date: not one of ours
+        return None
+
+
+def namespaces_on(server_names: Iterable[str]) -> dict[str, list[str]]:
+    """The namespaces among a server's database names, each with its logical databases
+    (sorted); the top (the original's layout) and other applications' databases are
+    not namespaces."""
+    found: dict[str, list[str]] = {}
+    for name in server_names:
+        head, separator, rest = name.partition(SEPARATOR)
+        if separator and rest in OURS and _NAMESPACE.fullmatch(head):
+            found.setdefault(head, []).append(rest)
+    return {namespace: sorted(dbs) for namespace, dbs in sorted(found.items())}
+
+
+def left_over(namespaces: Iterable[str], older_than: timedelta, now: datetime) -> list[str]:
+    """The namespaces :func:`fresh_namespace` made more than ``older_than`` before ``now``:
+    a notebook's, whose kernel ended without dropping them. Named ones never are."""
+    return [
+        namespace
+        for namespace in namespaces
+        if (made := made_at(namespace)) is not None and now - made > older_than
+    ]

@@ -6,6 +6,8 @@ need no server.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 import pytest
 
 from drwlab.store import DATABASES, drop_namespace, empty_namespace, open_store
@@ -13,7 +15,10 @@ from drwlab.store.couchdb import CouchDBStore
 from drwlab.store.namespace import (
     check_namespace,
     fresh_namespace,
+    left_over,
     logical,
+    made_at,
+    namespaces_on,
     qualified,
     split_namespace,
     with_namespace,
@@ -40,6 +45,25 @@ def test_a_server_name_is_read_back_only_in_its_own_namespace() -> None:
     assert logical("alice", "alice_2-msgq") is None  # another learner's
     assert logical("alice", "status-entities") is None  # the original's, at the top
     assert qualified(None, MSGQ) == logical(None, MSGQ) == MSGQ
+
+
+def test_a_server_s_namespaces_are_told_from_the_top_and_from_others_databases() -> None:
+    names = ["msgq", "ngas", "alice-msgq", "alice-ngas", "alice_2-fault-events", "foo-bar",
+             "Alice-msgq", "_users", "bob-msgq-old"]  # fmt: skip
+    assert namespaces_on(names) == {"alice": ["msgq", "ngas"], "alice_2": ["fault-events"]}
+
+
+def test_a_notebook_s_namespace_is_dated_by_its_name_and_a_named_one_never() -> None:
+    made = datetime(2026, 12, 7, 6, 31, 12, tzinfo=timezone.utc)
+    assert made_at("nb_20261207_063112_3fa2") == made
+    assert made_at("alice_20261207_063112_3fa2") == made  # fresh_namespace("alice")
+    assert made_at("alice") is None
+    assert made_at("nb_20261399_063112_3fa2") is None  # no such day
+    named = ["alice", "nb_20261207_063112_3fa2", "nb_20261207_083112_0000"]
+    later = made + timedelta(hours=3)
+    assert left_over(named, timedelta(hours=1), later) == ["nb_20261207_063112_3fa2"]
+    assert left_over(named, timedelta(hours=0), later) == named[1:]
+    assert left_over([fresh_namespace()], timedelta(hours=1), datetime.now(timezone.utc)) == []
 
 
 def test_the_namespace_travels_in_the_store_url() -> None:
