@@ -17,8 +17,12 @@ def test_event_ids_follow_drwlabs_id_rule_and_sort_by_time(store: Store) -> None
     for event in (first, second):
         assert original_doc_id(event["_id"]) == event["_id"]  # no ':' nor '/'
         assert event["_id"].startswith(original_doc_id(event["timestamp"]))
-    assert [e["_id"] for e in fault_events(store)] == sorted([first["_id"], second["_id"]])
     assert store.get(FAULTS_DB, original_doc_id(first["_id"]))["kind"] == "crash"
+    # in the order they happened, also several within one millisecond (a notebook
+    # starting two consumers one after the other)
+    later = [record_fault(store, "requeue", n=n) for n in range(8)]
+    recorded = [event["_id"] for event in (first, second, *later) if event is not None]
+    assert [e["_id"] for e in fault_events(store)] == recorded
 
 
 def test_an_unknown_kind_is_refused_and_nothing_is_written(store: Store) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 from drwlab.bus.message import original_doc_id
 from drwlab.errors import StoreError
 from drwlab.store.base import Doc, Store
-from drwlab.timeutil import timestamp
+from drwlab.timeutil import format_timestamp, utc_now
 from drwlab.wire import FAULTS_DB as FAULTS_DB  # re-exported: drwlab.faults.FAULTS_DB
 
 logger = logging.getLogger(__name__)
@@ -40,8 +40,10 @@ def record_fault(store: Store, kind: str, **details: Any) -> Doc | None:
     """
     if kind not in KINDS:
         raise ValueError(f"unknown fault kind {kind!r}: one of {', '.join(KINDS)}")
-    now = timestamp()
-    event_id = f"{original_doc_id(now)}-{uuid.uuid4().hex[:8]}"
+    moment = utc_now()
+    now = format_timestamp(moment)  # the wire's milliseconds; the id adds the microseconds,
+    # so that events of one millisecond (two consumers started in a row) keep their order
+    event_id = f"{original_doc_id(now)}{moment.microsecond % 1000:03d}-{uuid.uuid4().hex[:8]}"
     event = {"_id": event_id, "kind": kind, "timestamp": now, **details}
     try:
         store.create_db(FAULTS_DB)
