@@ -145,7 +145,7 @@ def test_a_message_sent_in_this_process_reaches_its_listener_without_the_feed(
 ) -> None:
     """The sender hands the message to its process's listener; the feed's copy is not
     routed again, so the listener neither queries nor tries a second claim."""
-    _wait_until_the_watcher_follows(bus, store, monkeypatch)
+    _wait_until_the_watcher_follows(bus, store)
     handled: list[int] = []
     bus.listen("local", handled.append)
     bus.send("local", -1)
@@ -211,9 +211,7 @@ def _note_claims(store: Store, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return claims_tried
 
 
-def _wait_until_the_watcher_follows(
-    bus: MessageBus, store: Store, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _wait_until_the_watcher_follows(bus: MessageBus, store: Store) -> None:
     """Return once ``bus``'s change watcher follows the feed, its start behind it: when it
     starts it cannot know what came before, so it has every listener look again, which a
     test counting looks must not take for one of its own."""
@@ -225,12 +223,12 @@ def _wait_until_the_watcher_follows(
         knows_seq.set()
         return seq
 
-    monkeypatch.setattr(store, "current_seq", noting_seq)
-    looked_for = count_queries(store, monkeypatch)
-    arrived: list[str] = []
-    bus.listen("warm-up", arrived.append)
-    wait_until(lambda: knows_seq.is_set() and looked_for["warm-up"] >= 1)
-    with MessageBus(store) as other:  # not handed over in this process: a look or the feed
-        other.send("warm-up", "after")  # finds it, each after the watcher's start
-        wait_until(lambda: arrived == ["after"])
-    monkeypatch.undo()
+    with pytest.MonkeyPatch.context() as patch:  # undone at the end, and only these
+        patch.setattr(store, "current_seq", noting_seq)
+        looked_for = count_queries(store, patch)
+        arrived: list[str] = []
+        bus.listen("warm-up", arrived.append)
+        wait_until(lambda: knows_seq.is_set() and looked_for["warm-up"] >= 1)
+        with MessageBus(store) as other:  # not handed over in this process: a look or the
+            other.send("warm-up", "after")  # feed finds it, each after the watcher's start
+            wait_until(lambda: arrived == ["after"])
