@@ -76,6 +76,12 @@ def is_couchdb_url(url: str) -> bool:
     return url.startswith(("http://", "https://"))
 
 
+def _require_server(url: str) -> None:
+    """ValueError unless ``url`` names a CouchDB server, where namespaces are."""
+    if not is_couchdb_url(url):
+        raise ValueError(f"namespaces are on a CouchDB server, not in {url!r}")
+
+
 def _server_store(url: str, settings: Settings) -> CouchDBStore:
     from drwlab.store.couchdb import CouchDBStore
 
@@ -85,8 +91,7 @@ def _server_store(url: str, settings: Settings) -> CouchDBStore:
 def namespace_databases(url: str, *, settings: Settings | None = None) -> list[str]:
     """The databases (logical names) of the namespace the CouchDB ``url`` names; none
     are created. Raises ValueError for a URL that is not a CouchDB one."""
-    if not is_couchdb_url(url):
-        raise ValueError(f"namespaces are on a CouchDB server, not in {url!r}")
+    _require_server(url)
     with closing(_server_store(url, settings or from_environment())) as store:
         return store.db_names()
 
@@ -94,8 +99,7 @@ def namespace_databases(url: str, *, settings: Settings | None = None) -> list[s
 def drop_namespace(url: str, *, settings: Settings | None = None) -> list[str]:
     """Drop every database of the namespace the CouchDB ``url`` names; their logical
     names. Raises ValueError for a URL without a namespace (the whole server)."""
-    if not is_couchdb_url(url):
-        raise ValueError(f"namespaces are on a CouchDB server, not in {url!r}")
+    _require_server(url)
     with closing(_server_store(url, settings or from_environment())) as store:
         return store.drop_namespace()
 
@@ -103,8 +107,7 @@ def drop_namespace(url: str, *, settings: Settings | None = None) -> list[str]:
 def server_namespaces(url: str, *, settings: Settings | None = None) -> dict[str, list[str]]:
     """Every namespace on the CouchDB server of ``url`` (a namespace it names is
     ignored), each with its logical databases. Raises ValueError for another URL."""
-    if not is_couchdb_url(url):
-        raise ValueError(f"namespaces are on a CouchDB server, not in {url!r}")
+    _require_server(url)
     server, _namespace = split_namespace(url)
     with closing(_server_store(server, settings or from_environment())) as store:
         return namespaces_on(store.db_names())
