@@ -43,14 +43,14 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.st
     from drwlab.store import drop_namespace, server_namespaces
     from drwlab.store.namespace import check_namespace, left_over, split_namespace, with_namespace
 
+    doomed = [check_namespace(name) for name in args.drop]  # the arguments, before the server
+    if args.drop_older_than is not None and args.drop_older_than < 0:
+        raise ValueError(f"--drop-older-than takes hours >= 0, not {args.drop_older_than}")
     found = server_namespaces(args.store, settings=args.settings)
     if not args.drop and args.drop_older_than is None:
         _list(found, out)
         return 0
-    doomed = [check_namespace(name) for name in args.drop]
     if args.drop_older_than is not None:
-        if args.drop_older_than < 0:
-            raise ValueError(f"--drop-older-than takes hours >= 0, not {args.drop_older_than}")
         age = timedelta(hours=args.drop_older_than)
         doomed += [name for name in left_over(found, age, utc_now()) if name not in doomed]
     if not doomed:
