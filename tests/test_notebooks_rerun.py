@@ -44,7 +44,11 @@ from ipywidgets.widgets.widget import _instances
 time.sleep(1.5)  # the first run's views end within a heartbeat of its sandbox (0.5 s)
 _drwlab_now = set(threading.enumerate())
 _drwlab_outlived = globals().get("_drwlab_started_by_last_run", set()) & _drwlab_now
-_drwlab_started_by_last_run = _drwlab_now - _drwlab_threads_at_start
+_drwlab_started_by_last_run = {  # not the kernel's own, which it may start at any time
+    thread  # (zmq's garbage collector starts at the first large message and stays)
+    for thread in _drwlab_now - _drwlab_threads_at_start
+    if not type(thread).__module__.startswith(("zmq.", "ipykernel."))
+}
 print(json.dumps({
     "outlived": sorted(thread.name for thread in _drwlab_outlived),
     "docks": sum(type(w).__name__ == "Sidecar" for w in list(_instances.values())),
