@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 
 from drwlab.errors import Conflict, NotFound, StoreError, StoreUnavailable
 from drwlab.settings import Settings
@@ -344,6 +345,37 @@ def test_the_project_s_server_writes_no_log_line_per_request(
         assert store.get("logcheck", "doc19")["n"] == 19
         logs = server.logs()
     assert "PUT /logcheck/doc" not in logs and "GET /logcheck/doc" not in logs, logs[-500:]
+
+
+def test_the_project_s_server_leaves_out_what_drwlab_never_uses_and_keeps_fauxton(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """scripts/pouchdb-server-lean.js leaves out parts of pouchdb-server that cost every
+    request (bench/README.md): the check of validate_doc_update functions, which read every
+    design document (drwlab's indexes among them) before each write, and gzip. What a
+    person opens on it, Fauxton and the session, still answers."""
+    monkeypatch.delenv("DRWLAB_TEST_COUCHDB_URL", raising=False)
+    with servers.start_couch_server() as server, CouchDBStore(server.url) as store:
+        store.ensure_databases(["leancheck"])
+        store.ensure_index("leancheck", ["kind"])
+        refuse_all = "function (newDoc) { throw({forbidden: 'no writes here'}); }"
+        guard = requests.put(  # drwlab's store writes no design documents but its indexes
+            f"{server.url}/leancheck/_design/guard",
+            json={"validate_doc_update": refuse_all},
+            timeout=10,
+        )
+        assert guard.status_code == 201, guard.text
+        store.put("leancheck", {"_id": "doc", "kind": "k" * 2000})
+        assert store.get("leancheck", "doc")["kind"] == "k" * 2000
+        asked_for_gzip = requests.get(
+            f"{server.url}/leancheck/doc", headers={"Accept-Encoding": "gzip"}, timeout=10
+        )
+        assert asked_for_gzip.status_code == 200
+        assert "Content-Encoding" not in asked_for_gzip.headers
+        fauxton = requests.get(f"{server.url}/_utils/", timeout=10)
+        assert fauxton.status_code == 200 and "<html" in fauxton.text.lower()
+        session = requests.get(f"{server.url}/_session", timeout=10)
+        assert session.status_code == 200 and session.json()["ok"] is True
 
 
 def test_an_external_server_that_does_not_answer_is_a_clear_error(
