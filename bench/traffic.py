@@ -3,7 +3,7 @@
 ``Traffic.recording()`` wraps, for as long as it is open, the two places every
 store read goes through in this process:
 
-- ``requests.Session.send`` (the CouchDB backend): each request is counted
+- ``requests``' ``HTTPAdapter.send`` (the CouchDB backend): each request is counted
   by route (method, database and kind: ``PUT msgq/<id>``, ``POST
   status-entities/_find``, ``GET msgq/_changes (feed)``, ``GET msgq (info)``...),
   with the bytes sent and received and the documents received, counted by
@@ -28,6 +28,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import requests
+from requests.adapters import HTTPAdapter
 
 import drwlab.store.sqlite
 import drwlab.store.sqlite_query
@@ -111,13 +112,13 @@ class Traffic:
     @contextmanager
     def recording(self) -> Iterator[Traffic]:
         """Count while inside (not re-entrant; one recording at a time)."""
-        original_send = requests.Session.send
+        original_send = HTTPAdapter.send
         traffic = self
 
-        def send(session: requests.Session, request: Any, **kwargs: Any) -> requests.Response:
+        def send(adapter: HTTPAdapter, request: Any, **kwargs: Any) -> requests.Response:
             name = route(str(request.method), str(request.url))
             traffic._request(name, len(request.body or b""))
-            response = original_send(session, request, **kwargs)
+            response = original_send(adapter, request, **kwargs)
             if kwargs.get("stream"):
                 inner = response.iter_content
 
@@ -132,13 +133,13 @@ class Traffic:
             return response
 
         modules = (drwlab.store.sqlite, drwlab.store.sqlite_query)
-        requests.Session.send = send  # type: ignore[method-assign]
+        HTTPAdapter.send = send  # type: ignore[method-assign]
         for module in modules:
             module.json = _CountingJson(self._decoded)  # type: ignore[assignment]
         try:
             yield self
         finally:
-            requests.Session.send = original_send  # type: ignore[method-assign]
+            HTTPAdapter.send = original_send  # type: ignore[method-assign]
             for module in modules:
                 module.json = json  # type: ignore[assignment]
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-import requests
+from requests.adapters import HTTPAdapter
 
 from drwlab.store import open_store
 from drwlab.store.base import Store
@@ -102,11 +102,11 @@ def test_an_idle_follower_sends_a_server_no_requests(
 ) -> None:
     """What a classroom's idle notebooks cost the shared server: their open feeds only."""
     requests_sent: list[str] = []
-    send = requests.Session.request
+    send = HTTPAdapter.send
 
-    def counted(session: requests.Session, method: str, url: str, **kwargs: Any) -> Any:
-        requests_sent.append(f"{method} {url}")
-        return send(session, method, url, **kwargs)
+    def counted(adapter: HTTPAdapter, request: Any, **kwargs: Any) -> Any:
+        requests_sent.append(f"{request.method} {request.url}")
+        return send(adapter, request, **kwargs)
 
     with open_store(server.url) as store:
         store.ensure_databases()
@@ -116,7 +116,7 @@ def test_an_idle_follower_sends_a_server_no_requests(
         try:
             wait_until(lambda: len(calls) == 1)
             time.sleep(0.5)  # the feeds are open
-            monkeypatch.setattr(requests.Session, "request", counted)
+            monkeypatch.setattr(HTTPAdapter, "send", counted)
             time.sleep(1.0)  # five heartbeats of each feed
             idle = list(requests_sent)
             store.put(NGAS_DB, {"_id": "a-file"})
