@@ -10,28 +10,27 @@ the server across the hosts' /24. N OUSs are launched from the EU host, one
 after the other from one process, and timed to the last Delivered. CPU
 seconds are read from /proc for the actors' processes (with their pipeline
 and rsync subprocesses) and for pouchdb-server, just before they are stopped.
-The requests are counted from pouchdb-server's own log (a line per request,
-written when it is answered), by the host that sent them and by route.
+The requests are counted where they are sent, by every drwlab process of the
+run (``bench/request_log.py``; the project's pouchdb-server keeps no request
+log), by the host that sent them and by route, those of the timed window only.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import tempfile
 import time
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from bench.traffic import route
-from tests.hosts.deployment import Deployment, start_workflow
+from bench.request_log import namespace_of, requests_between
+from tests.hosts.deployment import REPO, Deployment, start_workflow
 from tests.hosts.netns import Host, Network, remove_leftovers
 
 UID_PREFIX = "uid://X1/X4/X"
-_LOGGED_REQUEST = re.compile(r"\] (\S+) - - ([A-Z]+) (\S+) \d+\s*$")
-"""A request in pouchdb-server's log.txt: ``[date] [info] [<0.0.0>] IP - - GET /db/id 200``."""
+RECORDER = Path(__file__).resolve().parent / "hosts_traffic"
+"""Holds the ``sitecustomize`` that has each process of the run record its requests."""
 
 
 def process_cpu(pid: int) -> float:
@@ -42,18 +41,6 @@ def process_cpu(pid: int) -> float:
         return 0.0
     ticks = sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
     return ticks / os.sysconf("SC_CLK_TCK")
-
-
-def requests_in_log(text: str, hosts: list[Host]) -> Counter[str]:
-    """``host: route`` -> requests, from a piece of pouchdb-server's log."""
-    name_of = {host.address: host.name for host in hosts}
-    counts: Counter[str] = Counter()
-    for line in text.splitlines():
-        match = _LOGGED_REQUEST.search(line)
-        if match:
-            address, method, where = match.groups()
-            counts[f"{name_of.get(address, address)}: {route(method, where)}"] += 1
-    return counts
 
 
 def cpu_by_role(hosts: list[Host]) -> dict[str, float]:
@@ -78,6 +65,11 @@ def run_across_hosts(n: int, max_runs: int, timeout: float) -> dict[str, Any]:
     network = Network.create(["jao", "eu"], logs)
     try:
         deployment = Deployment(network, workdir)
+        request_log = workdir / "requests"
+        request_log.mkdir()
+        deployment.env.update(
+            PYTHONPATH=f"{RECORDER}{os.pathsep}{REPO}", BENCH_REQUEST_LOG=str(request_log)
+        )
         caches = {name: workdir / f"{name}-cache" for name in ("jao", "eu")}
         for directory in caches.values():
             directory.mkdir()
@@ -88,10 +80,8 @@ def run_across_hosts(n: int, max_runs: int, timeout: float) -> dict[str, Any]:
         deployment.expect("eu", "launch", deployment.store, warm_up, "--executive", "EU")
         deployment.expect("jao", "states", deployment.store, "Delivered", warm_up, timeout=60)
         hosts = list(network.hosts.values())
-        server_log = workdir / "couchdb" / "log.txt"
-        logged_before = server_log.stat().st_size
         cpu_before = cpu_by_role(hosts)
-        started = time.monotonic()
+        started, started_wall = time.monotonic(), time.time()
         launches = deployment.expect(
             "eu", "launch", deployment.store, *uids, "--executive", "EU", timeout=timeout
         )
@@ -99,13 +89,12 @@ def run_across_hosts(n: int, max_runs: int, timeout: float) -> dict[str, Any]:
         deployment.expect(
             "jao", "states", deployment.store, "Delivered", *uids, "--all", timeout=timeout
         )
-        finished = time.monotonic()
+        finished, finished_wall = time.monotonic(), time.time()
         cpu_after = cpu_by_role(hosts)
-        with server_log.open("rb") as log:
-            log.seek(logged_before)
-            logged = requests_in_log(log.read().decode(errors="replace"), hosts)
         entities = deployment.expect("jao", "entities", deployment.store, *uids)["entities"]
-        deployment.stop()
+        deployment.stop()  # each process writes its requests as it exits
+        names = {namespace_of(host.namespace): host.name for host in hosts}
+        sent = requests_between(request_log, names, started_wall, finished_wall)
         return {
             "uids": uids,
             "started": started,
@@ -114,7 +103,7 @@ def run_across_hosts(n: int, max_runs: int, timeout: float) -> dict[str, Any]:
             "launch_seconds": launches["seconds"],
             "entities": entities,
             "cpu_s": {k: round(cpu_after[k] - cpu_before[k], 1) for k in cpu_after},
-            "requests": logged,
+            "requests": sent,
         }
     finally:
         network.remove()

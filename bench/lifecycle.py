@@ -15,8 +15,8 @@ documents received or decoded). With ``--backend all`` a last line gives the
 CouchDB/SQLite ratios. The CouchDB side uses ``DRWLAB_TEST_COUCHDB_URL`` when
 set, else starts the project's pouchdb-server on a free loopback port (as the
 tests do). ``--hosts`` adds a run of the CLI actors on two hosts made as
-network namespaces (bench/across_hosts.py; root only; no traffic counts, the
-actors being other processes). Nothing is asserted.
+network namespaces (bench/across_hosts.py; root only; requests counted by each
+actor process, bench/request_log.py, but no documents or bytes). Nothing is asserted.
 """
 
 from __future__ import annotations
@@ -264,7 +264,7 @@ def print_table(result: Figures) -> None:
         print(f"  {name:<72} {stage['median_s']:>9} {stage['p90_s']:>8} {stage['n']:>5}")
     if "requests_per_ous" in result:
         top = list(result["requests_per_ous_by_host_and_route"].items())[:TOP]
-        print(f"  per OUS: {result['requests_per_ous']} HTTP requests (the server's log)")
+        print(f"  per OUS: {result['requests_per_ous']} HTTP requests (counted by each process)")
         print("  requests by host and route (per OUS): " + ", ".join(f"{k} {v}" for k, v in top))
     traffic = result.get("traffic_per_ous")
     if traffic is None:
