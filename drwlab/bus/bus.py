@@ -321,6 +321,7 @@ class MessageBus:
             listener.signal_stop()  # all at once, then wait for each
         for listener in listeners:
             listener.stop(timeout)
+        self._watcher.stop()  # lingering after a call, if no listener kept it
         self._watcher.join(timeout)
 
     def __enter__(self) -> MessageBus:

@@ -176,7 +176,7 @@ def call(
             if reply is not None:
                 return reply
     finally:
-        watcher.unsubscribe(wake)
+        watcher.unsubscribe(wake, linger=True)
     _withdraw(store, request_id, timeout)
     raise RpcTimeout(f"no reply from {request['selector']!r} within {timeout:g} s")
 

@@ -20,7 +20,11 @@ The watcher reads the feed only while some subscriber is idle (has
 rearmed): a busy listener looks for work again by itself, so during a drain
 the feed waits, unread. The same thread renews the leases of messages whose
 handler still runs (a heartbeat), so a slow but alive handler is not
-delivered twice. The thread runs only while something is registered.
+delivered twice. The thread runs only while something is registered, and for
+``CALLER_LINGER`` seconds after an RPC caller, the last, has gone: a process whose
+only bus traffic is its own calls (the data tracker, a launcher) would otherwise
+start the thread again at every call, each time asking the store for its place in
+the feed, opening a feed, and having the caller look once more.
 """
 
 from __future__ import annotations
@@ -43,6 +47,9 @@ STORE_RETRY_DELAY = 1.0
 """Pause after an unexpected error before the watcher carries on."""
 CHANGES_PAGE = 500
 """Most changes read per wake-up (the rest are read on the next turn)."""
+CALLER_LINGER = 10.0
+"""Seconds the thread stays, with its feed open, after the last subscriber, an RPC
+caller, has gone (a listener's stop ends it at once, as does ``stop``)."""
 QUIET_MAX = 10_000
 """Most quiet writes remembered (a safety bound: each is forgotten once seen)."""
 _ENDED = object()
@@ -85,6 +92,7 @@ class ChangeWatcher:
         self._thread: threading.Thread | None = None
         self._stop: threading.Event | None = None
         self._stopped: list[threading.Thread] = []
+        self._linger_until = 0.0  # monotonic; the thread, idle, stays until then
         self._demand = threading.Event()
         self._quiet: dict[str, str] = {}
         # pending revisions routed once, by ``landed`` or from the feed, that the other
@@ -122,10 +130,23 @@ class ChangeWatcher:
         event.clear()
         self._demand.set()
 
-    def unsubscribe(self, event: threading.Event) -> None:
-        """Stop waking ``event``; the thread ends once nothing is registered."""
+    def unsubscribe(self, event: threading.Event, *, linger: bool = False) -> None:
+        """Stop waking ``event``; the thread ends once nothing is registered.
+
+        ``linger``: an RPC caller leaving; the thread then ends only if nothing has
+        registered within ``CALLER_LINGER`` s, so that the next call finds it running.
+        """
         with self._lock:
             self._subscribers.pop(event, None)
+            if linger:
+                self._linger_until = time.monotonic() + CALLER_LINGER
+            else:
+                self._stop_if_idle()
+
+    def stop(self) -> None:
+        """End the thread now if nothing is registered (it may be lingering after a call)."""
+        with self._lock:
+            self._linger_until = 0.0
             self._stop_if_idle()
 
     def join(self, timeout: float) -> None:
@@ -139,6 +160,8 @@ class ChangeWatcher:
     def _stop_if_idle(self) -> None:
         if self._subscribers or self._held or self._stop is None or self._thread is None:
             return
+        if time.monotonic() < self._linger_until:
+            return  # the thread ends itself once the time is up (``_end_lingering``)
         self._stop.set()
         self._demand.set()
         self._stopped.append(self._thread)
@@ -257,6 +280,9 @@ class ChangeWatcher:
         outage = self._outage
         try:
             while not stop.is_set():
+                self._end_lingering()
+                if stop.is_set():
+                    break
                 try:
                     if seq is None:
                         seq = self._store.current_seq(self._db)
@@ -292,6 +318,13 @@ class ChangeWatcher:
                     stop.wait(STORE_RETRY_DELAY)
         finally:
             _close(feed)
+
+    def _end_lingering(self) -> None:
+        """Stop, once the time to linger after the last RPC caller is up."""
+        with self._lock:
+            if self._linger_until and time.monotonic() >= self._linger_until:
+                self._linger_until = 0.0
+                self._stop_if_idle()
 
     def _everyone_awake(self) -> bool:
         """True if every subscriber has a wake-up it has not acted on yet.

@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from drwlab.bus import MessageBus
+from drwlab.bus import MessageBus, watcher
 from drwlab.bus.listener import ListenerCrashed
 from drwlab.errors import IllegalTransition, InvalidMessage, RpcError, RpcTimeout
-from drwlab.store import BulkResult, Store
+from drwlab.store import BulkResult, Store, open_store
 from tests.actors.original import OriginalQueue, StoreDatabase
-from tests.bus.conftest import wait_until
+from tests.bus.conftest import bus_threads, wait_until
 
 
 def xtss(request: dict[str, Any]) -> Any:
@@ -194,3 +194,49 @@ def test_a_server_killed_before_writing_its_reply_leaves_the_request_to_another_
         assert request["errorHistory"][-1]["type"] == "LeaseExpired"
     finally:
         bus.close()
+
+
+# -- a process whose only bus traffic is its calls (the data tracker, a launcher) -----
+
+
+def test_calls_without_a_listener_share_one_watcher_and_one_feed(
+    bus: MessageBus, store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each call used to start the caller's watcher again, and end it: on CouchDB a
+    question for the feed's position, a new feed and a look more per call."""
+    bus.serve("echo", lambda request: request)
+    with open_store(store_url) as caller_store:
+        feeds: list[str] = []
+        follow = caller_store.follow_changes
+
+        def counted(db: str, since: Any, **kwargs: Any) -> Any:
+            feeds.append(db)
+            return follow(db, since, **kwargs)
+
+        monkeypatch.setattr(caller_store, "follow_changes", counted)
+        caller = MessageBus(caller_store)
+        try:
+            assert [caller.call("echo", n) for n in range(5)] == [0, 1, 2, 3, 4]
+            assert feeds == ["msgq"]
+            assert "drwlab-bus-watcher" in bus_threads()  # the caller's, until...
+        finally:
+            caller.close()  # ...its bus closes
+    bus.close()
+    assert bus_threads() == []
+
+
+def test_a_callers_watcher_ends_by_itself_a_while_after_the_last_call(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(watcher, "CALLER_LINGER", 0.5)
+    server = MessageBus(store)
+    server.serve("echo", lambda request: request)
+    caller = MessageBus(store)
+    try:
+        assert caller.call("echo", "one") == "one"
+        server.close()
+        assert bus_threads() == ["drwlab-bus-watcher"]  # the caller's, lingering
+        wait_until(lambda: bus_threads() == [], timeout=5.0)
+    finally:
+        caller.close()
+        server.close()
