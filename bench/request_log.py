@@ -8,8 +8,8 @@ requests are counted where they are sent, by wrapping ``requests``' transport
 adapter as ``bench/traffic.py`` does in one process. Each process writes
 ``<pid>.json``: its network namespace (which host it ran on), its command line
 (for a look by hand at one process's requests) and, per request, the wall-clock
-time and the route (``PUT msgq/<id>``...), so that the benchmark counts only
-those of its timed window.
+time, the method and the URL, so that the benchmark counts only those of its
+timed window, by route (``PUT msgq/<id>``...).
 """
 
 from __future__ import annotations
@@ -31,11 +31,13 @@ from bench.traffic import route
 
 def start(directory: Path) -> None:
     """Record this process's requests from now on; write them to ``directory`` at exit."""
-    sent: list[tuple[float, str]] = []  # list.append is atomic: the actors' threads share it
+    # list.append is atomic: the actors' threads share it. The route is made from the
+    # method and URL when the file is read, not here, on the actors' every request.
+    sent: list[tuple[float, str, str]] = []
     original_send = HTTPAdapter.send
 
     def send(adapter: HTTPAdapter, request: Any, **kwargs: Any) -> Any:
-        sent.append((time.time(), route(str(request.method), str(request.url))))
+        sent.append((time.time(), str(request.method), str(request.url)))
         return original_send(adapter, request, **kwargs)
 
     def write() -> None:
@@ -59,9 +61,9 @@ def requests_between(
     counts: Counter[str] = Counter()
     for record in _records(directory):
         host = hosts.get(record["net"], record["net"])
-        for at, name in record["sent"]:
+        for at, method, url in record["sent"]:
             if start <= at <= end:
-                counts[f"{host}: {name}"] += 1
+                counts[f"{host}: {route(method, url)}"] += 1
     return counts
 
 
