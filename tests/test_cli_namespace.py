@@ -11,7 +11,7 @@ from drwlab.actors.xtss import Xtss, XtssClient
 from drwlab.bus import MessageBus
 from drwlab.store import DATABASES, open_store
 from drwlab.store.base import Store
-from drwlab.store.namespace import fresh_namespace
+from drwlab.store.namespace import fresh_namespace, made_at
 from drwlab.wire import MSGQ, STATUS_DB
 from tests.servers import CouchServer
 from tests.test_cli import PROG, UID, drwlab
@@ -73,14 +73,8 @@ def test_namespaces_lists_each_namespace_with_its_age_and_nothing_else(
     assert rows == {
         "alice": [str(len(DATABASES)), "-"],
         OLD: [str(len(DATABASES)), "2020-01-01", "00:00:00"],
-        fresh: [str(len(DATABASES)), *_written_in(fresh)],
+        fresh: [str(len(DATABASES)), *f"{made_at(fresh):%Y-%m-%d %H:%M:%S}".split()],
     }
-
-
-def _written_in(namespace: str) -> list[str]:
-    """The UTC date and time a fresh namespace's name carries (``nb_20261207_063112_3fa2``)."""
-    day, time = namespace.split("_")[1:3]
-    return [f"{day[:4]}-{day[4:6]}-{day[6:]}", f"{time[:2]}:{time[2:4]}:{time[4:]}"]
 
 
 def test_dropping_left_overs_by_age_keeps_named_and_recent_namespaces(
